@@ -1,0 +1,2 @@
+//! carkey-protocol: the digital car key protocol, without I/O.
+pub mod codec;
