@@ -1,0 +1,60 @@
+//! Runs a reader session against an in-memory endpoint, with no radio in between.
+//!
+//! This is the harness for round-trip tests, adversarial tests (a hook may rewrite every
+//! response on its way to the reader), fuzzing and benchmarks.
+
+use rand_core::CryptoRng;
+
+use crate::endpoint::Endpoint;
+use crate::messages::ControlFlowStatus;
+use crate::reader::{Authenticated, KeyDirectory, ReaderError, ReaderSession, Step};
+
+/// At most this many command/response exchanges per transaction (a loop guard).
+const MAX_EXCHANGES: usize = 64;
+
+/// Runs `session` to the end against `endpoint`, telling the endpoint `status` on success.
+pub fn run<D: KeyDirectory, R: CryptoRng + ?Sized>(
+    session: &mut ReaderSession<'_>,
+    endpoint: &mut Endpoint,
+    directory: &D,
+    rng: &mut R,
+) -> Result<Box<Authenticated>, ReaderError> {
+    run_with(session, endpoint, directory, rng, |_, _| {})
+}
+
+/// Like [`run`], but `tamper(index, response)` may rewrite the `index`-th response
+/// (counting from 0, GET RESPONSE parts included) before the reader sees it.
+pub fn run_with<D: KeyDirectory, R: CryptoRng + ?Sized>(
+    session: &mut ReaderSession<'_>,
+    endpoint: &mut Endpoint,
+    directory: &D,
+    rng: &mut R,
+    mut tamper: impl FnMut(usize, &mut Vec<u8>),
+) -> Result<Box<Authenticated>, ReaderError> {
+    let mut command = session.start()?;
+    for index in 0..MAX_EXCHANGES {
+        let mut response = endpoint.process(&command, rng);
+        tamper(index, &mut response);
+        match session.handle_response(&response, directory) {
+            Ok(Step::Transmit(next)) => command = next,
+            Ok(Step::Authenticated(outcome)) => {
+                if let Some(cf) = session.control_flow(ControlFlowStatus::Success, 0) {
+                    let ack = endpoint.process(&cf, rng);
+                    session.handle_response(&ack, directory)?;
+                }
+                endpoint.field_off();
+                return Ok(outcome);
+            }
+            Ok(Step::Finished) => break,
+            Err(error) => {
+                if let Some(cf) = session.control_flow(ControlFlowStatus::Failure, 0) {
+                    endpoint.process(&cf, rng);
+                }
+                endpoint.field_off();
+                return Err(error);
+            }
+        }
+    }
+    endpoint.field_off();
+    Err(ReaderError::UnexpectedResponse)
+}
