@@ -161,10 +161,8 @@ impl SelectResponse {
     pub fn parse(data: &[u8]) -> Result<Self, MessageError> {
         let top = Fields::parse(data)?;
         let fci = Fields::parse(top.require(tags::FCI)?)?;
-        if let Some(aid) = fci.get(tags::DF_NAME) {
-            if aid != AID {
-                return Err(MessageError::WrongApplication);
-            }
+        if fci.require(tags::DF_NAME)? != AID {
+            return Err(MessageError::WrongApplication);
         }
         let a5 = fci
             .get_tlv(tags::PROPRIETARY)
