@@ -312,7 +312,7 @@ impl Mailboxes {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     fn request(atomic: bool, ops: Vec<MailboxOp>) -> ExchangeRequest {

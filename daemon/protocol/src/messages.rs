@@ -170,8 +170,11 @@ impl SelectResponse {
         let info = Fields::parse(a5.value)?;
         let type_bytes = info.require_array::<2>(tags::APPLICATION_TYPE)?;
         let version_bytes = info.require(tags::VERSION)?;
-        let (pairs, rest) = version_bytes.as_chunks::<2>();
-        if pairs.is_empty() || !rest.is_empty() {
+        let pairs: Vec<[u8; 2]> = version_bytes
+            .chunks_exact(2)
+            .filter_map(|pair| <[u8; 2]>::try_from(pair).ok())
+            .collect();
+        if pairs.is_empty() || version_bytes.len() % 2 != 0 {
             return Err(TlvError::BadLength {
                 tag: tags::VERSION,
                 expected: 2,
@@ -184,7 +187,7 @@ impl SelectResponse {
             None => (None, None),
         };
         Ok(Self {
-            versions: pairs.to_vec(),
+            versions: pairs,
             application_type: u16::from_be_bytes(*type_bytes),
             max_command,
             max_response,

@@ -1,23 +1,16 @@
 //! Property tests for the codec: round trips and robustness on arbitrary input.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use carkey_protocol::codec::{
-    Assembled, CommandApdu, Fields, MAX_DEPTH, Node, ResponseApdu, ResponseAssembler,
-    ResponseChunker, StatusWord, Tag, TlvWriter, parse_tree, tlv,
+    Assembled, CommandApdu, Fields, MAX_DEPTH, Node, ResponseApdu, ResponseAssembler, ResponseChunker, StatusWord, Tag,
+    TlvWriter, parse_tree, tlv,
 };
 use proptest::prelude::*;
 
 /// Any tag the codec accepts, primitive or constructed, one or two bytes.
 fn any_tag() -> impl Strategy<Value = Tag> {
     prop_oneof![
-        any::<u8>()
-            .prop_filter("one-byte tag", |b| b & 0x1F != 0x1F)
-            .prop_map(|b| Tag::new(u16::from(b))),
+        any::<u8>().prop_filter("one-byte tag", |b| b & 0x1F != 0x1F).prop_map(|b| Tag::new(u16::from(b))),
         (any::<u8>(), 0u8..0x80).prop_map(|(hi, lo)| Tag::new(u16::from_be_bytes([hi | 0x1F, lo]))),
     ]
 }
@@ -25,11 +18,7 @@ fn any_tag() -> impl Strategy<Value = Tag> {
 fn tag_with(constructed: bool) -> impl Strategy<Value = Tag> {
     any_tag().prop_map(move |tag| {
         let bit = if tag.raw() > 0xFF { 0x2000 } else { 0x20 };
-        let raw = if constructed {
-            tag.raw() | bit
-        } else {
-            tag.raw() & !bit
-        };
+        let raw = if constructed { tag.raw() | bit } else { tag.raw() & !bit };
         Tag::new(raw)
     })
 }
@@ -44,11 +33,7 @@ fn any_value() -> impl Strategy<Value = Vec<u8>> {
         ]),
         1 => 0usize..=70_000,
     ];
-    (len, any::<u8>()).prop_map(|(len, seed)| {
-        (0..len)
-            .map(|i| (i as u8).wrapping_mul(31) ^ seed)
-            .collect()
-    })
+    (len, any::<u8>()).prop_map(|(len, seed)| (0..len).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect())
 }
 
 #[derive(Clone, Debug)]
@@ -58,11 +43,10 @@ enum Tree {
 }
 
 fn any_tree() -> impl Strategy<Value = Tree> {
-    let leaf = (tag_with(false), prop::collection::vec(any::<u8>(), 0..200))
-        .prop_map(|(tag, value)| Tree::Leaf(tag, value));
+    let leaf =
+        (tag_with(false), prop::collection::vec(any::<u8>(), 0..200)).prop_map(|(tag, value)| Tree::Leaf(tag, value));
     leaf.prop_recursive(MAX_DEPTH as u32 - 1, 64, 4, |inner| {
-        (tag_with(true), prop::collection::vec(inner, 0..4))
-            .prop_map(|(tag, children)| Tree::Branch(tag, children))
+        (tag_with(true), prop::collection::vec(inner, 0..4)).prop_map(|(tag, children)| Tree::Branch(tag, children))
     })
 }
 
@@ -104,9 +88,7 @@ fn any_le() -> impl Strategy<Value = Option<usize>> {
 
 /// Status words that end a chain (anything but `61xx`).
 fn final_sw() -> impl Strategy<Value = StatusWord> {
-    any::<u16>()
-        .prop_filter("not 61xx", |sw| sw >> 8 != 0x61)
-        .prop_map(StatusWord)
+    any::<u16>().prop_filter("not 61xx", |sw| sw >> 8 != 0x61).prop_map(StatusWord)
 }
 
 proptest! {

@@ -109,14 +109,7 @@ pub struct CommandApdu {
 impl CommandApdu {
     /// A command with no data and no Le (case 1).
     pub fn new(cla: u8, ins: u8, p1: u8, p2: u8) -> Self {
-        Self {
-            cla,
-            ins,
-            p1,
-            p2,
-            data: Vec::new(),
-            le: None,
-        }
+        Self { cla, ins, p1, p2, data: Vec::new(), le: None }
     }
 
     /// Sets the command data.
@@ -133,9 +126,7 @@ impl CommandApdu {
 
     /// SELECT by AID (`00 A4 04 00 Lc aid 00`).
     pub fn select_aid(aid: &[u8]) -> Self {
-        Self::new(0x00, 0xA4, 0x04, 0x00)
-            .with_data(aid.to_vec())
-            .with_le(MAX_SHORT_LE)
+        Self::new(0x00, 0xA4, 0x04, 0x00).with_data(aid.to_vec()).with_le(MAX_SHORT_LE)
     }
 
     /// GET RESPONSE for `len` bytes (`00 C0 00 00 Le`), used to fetch the
@@ -153,8 +144,7 @@ impl CommandApdu {
         if self.le.is_some_and(|le| le == 0 || le > MAX_LE) {
             return Err(ApduError::InvalidLe);
         }
-        let short =
-            self.data.len() <= MAX_SHORT_DATA_LEN && self.le.is_none_or(|le| le <= MAX_SHORT_LE);
+        let short = self.data.len() <= MAX_SHORT_DATA_LEN && self.le.is_none_or(|le| le <= MAX_SHORT_LE);
 
         let mut out = Vec::with_capacity(4 + 3 + self.data.len() + 3);
         out.extend_from_slice(&[self.cla, self.ins, self.p1, self.p2]);
@@ -218,23 +208,12 @@ impl CommandApdu {
                 _ => return Err(ApduError::LengthMismatch),
             },
         };
-        Ok(CommandApdu {
-            cla,
-            ins,
-            p1,
-            p2,
-            data: data.to_vec(),
-            le,
-        })
+        Ok(CommandApdu { cla, ins, p1, p2, data: data.to_vec(), le })
     }
 }
 
 fn short_le(le: u8) -> usize {
-    if le == 0 {
-        MAX_SHORT_LE
-    } else {
-        usize::from(le)
-    }
+    if le == 0 { MAX_SHORT_LE } else { usize::from(le) }
 }
 
 fn extended_le(le1: u8, le2: u8) -> usize {
@@ -280,21 +259,13 @@ impl ResponseApdu {
     /// Decodes a response; everything before the last two bytes is data.
     pub fn decode(bytes: &[u8]) -> Result<ResponseApdu, ApduError> {
         let (data, sw) = bytes.split_last_chunk().ok_or(ApduError::TooShort)?;
-        Ok(Self::new(
-            data.to_vec(),
-            StatusWord(u16::from_be_bytes(*sw)),
-        ))
+        Ok(Self::new(data.to_vec(), StatusWord(u16::from_be_bytes(*sw))))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
     use super::*;
 
@@ -326,26 +297,14 @@ mod tests {
         round_trip(&cmd(), &[0x80, 0x10, 0x01, 0x02]);
         round_trip(&cmd().with_le(1), &[0x80, 0x10, 0x01, 0x02, 0x01]);
         round_trip(&cmd().with_le(256), &[0x80, 0x10, 0x01, 0x02, 0x00]);
-        round_trip(
-            &cmd().with_data(vec![0xAA, 0xBB]),
-            &[0x80, 0x10, 0x01, 0x02, 0x02, 0xAA, 0xBB],
-        );
-        round_trip(
-            &cmd().with_data(vec![0xAA]).with_le(256),
-            &[0x80, 0x10, 0x01, 0x02, 0x01, 0xAA, 0x00],
-        );
+        round_trip(&cmd().with_data(vec![0xAA, 0xBB]), &[0x80, 0x10, 0x01, 0x02, 0x02, 0xAA, 0xBB]);
+        round_trip(&cmd().with_data(vec![0xAA]).with_le(256), &[0x80, 0x10, 0x01, 0x02, 0x01, 0xAA, 0x00]);
     }
 
     #[test]
     fn extended_cases() {
-        round_trip(
-            &cmd().with_le(257),
-            &[0x80, 0x10, 0x01, 0x02, 0x00, 0x01, 0x01],
-        );
-        round_trip(
-            &cmd().with_le(65536),
-            &[0x80, 0x10, 0x01, 0x02, 0x00, 0x00, 0x00],
-        );
+        round_trip(&cmd().with_le(257), &[0x80, 0x10, 0x01, 0x02, 0x00, 0x01, 0x01]);
+        round_trip(&cmd().with_le(65536), &[0x80, 0x10, 0x01, 0x02, 0x00, 0x00, 0x00]);
 
         let data = vec![0x5A; 256];
         let mut case3e = vec![0x80, 0x10, 0x01, 0x02, 0x00, 0x01, 0x00];
@@ -379,23 +338,15 @@ mod tests {
     #[test]
     fn helpers() {
         assert_eq!(
-            CommandApdu::select_aid(&[0xA0, 0x00, 0x01])
-                .encode()
-                .unwrap(),
+            CommandApdu::select_aid(&[0xA0, 0x00, 0x01]).encode().unwrap(),
             vec![0x00, 0xA4, 0x04, 0x00, 0x03, 0xA0, 0x00, 0x01, 0x00]
         );
-        assert_eq!(
-            CommandApdu::get_response(0x20).encode().unwrap(),
-            vec![0x00, 0xC0, 0x00, 0x00, 0x20]
-        );
+        assert_eq!(CommandApdu::get_response(0x20).encode().unwrap(), vec![0x00, 0xC0, 0x00, 0x00, 0x20]);
     }
 
     #[test]
     fn encode_errors() {
-        assert_eq!(
-            cmd().with_data(vec![0; 65536]).encode(),
-            Err(ApduError::DataTooLong)
-        );
+        assert_eq!(cmd().with_data(vec![0; 65536]).encode(), Err(ApduError::DataTooLong));
         assert_eq!(cmd().with_le(0).encode(), Err(ApduError::InvalidLe));
         assert_eq!(cmd().with_le(65537).encode(), Err(ApduError::InvalidLe));
     }
@@ -422,11 +373,7 @@ mod tests {
         for body in bad {
             let mut bytes = header.to_vec();
             bytes.extend_from_slice(body);
-            assert_eq!(
-                CommandApdu::decode(&bytes),
-                Err(ApduError::LengthMismatch),
-                "{body:02X?}"
-            );
+            assert_eq!(CommandApdu::decode(&bytes), Err(ApduError::LengthMismatch), "{body:02X?}");
         }
     }
 

@@ -154,11 +154,7 @@ impl ResponseChunker {
             self.clear();
             return response;
         }
-        let pending = self.pending.insert(Pending {
-            data: response.data,
-            sent: 0,
-            sw: response.sw,
-        });
+        let pending = self.pending.insert(Pending { data: response.data, sent: 0, sw: response.sw });
         let (chunk, done) = pending.next_chunk(le);
         if done {
             self.clear();
@@ -200,10 +196,7 @@ impl Pending {
         if rest.is_empty() {
             (ResponseApdu::new(chunk.to_vec(), self.sw), true)
         } else {
-            (
-                ResponseApdu::new(chunk.to_vec(), bytes_remaining(rest.len())),
-                false,
-            )
+            (ResponseApdu::new(chunk.to_vec(), bytes_remaining(rest.len())), false)
         }
     }
 }
@@ -221,12 +214,7 @@ fn bytes_remaining(remaining: usize) -> StatusWord {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
     use super::*;
 
@@ -235,11 +223,7 @@ mod tests {
     }
 
     /// Plays reader and endpoint against each other until complete.
-    fn transfer(
-        original: &ResponseApdu,
-        le: usize,
-        max_total: usize,
-    ) -> Result<ResponseApdu, ChainError> {
+    fn transfer(original: &ResponseApdu, le: usize, max_total: usize) -> Result<ResponseApdu, ChainError> {
         let mut chunker = ResponseChunker::new();
         let mut assembler = ResponseAssembler::new(max_total);
         let mut response = chunker.respond(original.clone(), le);
@@ -277,18 +261,9 @@ mod tests {
         assert!(!chunker.has_pending());
 
         let mut assembler = ResponseAssembler::new(1024);
-        assert_eq!(
-            assembler.feed(first).unwrap(),
-            Assembled::NeedMore(CommandApdu::get_response(256))
-        );
-        assert_eq!(
-            assembler.feed(second).unwrap(),
-            Assembled::NeedMore(CommandApdu::get_response(256))
-        );
-        assert_eq!(
-            assembler.feed(third).unwrap(),
-            Assembled::Complete(original.clone())
-        );
+        assert_eq!(assembler.feed(first).unwrap(), Assembled::NeedMore(CommandApdu::get_response(256)));
+        assert_eq!(assembler.feed(second).unwrap(), Assembled::NeedMore(CommandApdu::get_response(256)));
+        assert_eq!(assembler.feed(third).unwrap(), Assembled::Complete(original.clone()));
 
         assert_eq!(transfer(&original, 256, 1024), Ok(original));
     }
@@ -311,10 +286,7 @@ mod tests {
     #[test]
     fn get_response_without_pending_data() {
         let mut chunker = ResponseChunker::default();
-        assert_eq!(
-            chunker.get_response(256),
-            ResponseApdu::status(StatusWord::CONDITIONS_NOT_SATISFIED)
-        );
+        assert_eq!(chunker.get_response(256), ResponseApdu::status(StatusWord::CONDITIONS_NOT_SATISFIED));
     }
 
     #[test]
@@ -336,37 +308,23 @@ mod tests {
         // One byte at a time, each part announcing one more: lengths are consistent,
         // so only the part budget stops it.
         let mut assembler = ResponseAssembler::new(4096);
-        let err = (0..10_000).find_map(|_| {
-            assembler
-                .feed(ResponseApdu::new(vec![0], StatusWord(0x6101)))
-                .err()
-        });
+        let err = (0..10_000).find_map(|_| assembler.feed(ResponseApdu::new(vec![0], StatusWord(0x6101))).err());
         assert_eq!(err, Some(ChainError::TooManyParts));
     }
 
     #[test]
     fn part_length_must_match_the_announcement() {
         let mut assembler = ResponseAssembler::new(4096);
-        assembler
-            .feed(ResponseApdu::new(sample(256), StatusWord(0x6110)))
-            .unwrap();
+        assembler.feed(ResponseApdu::new(sample(256), StatusWord(0x6110))).unwrap();
         assert_eq!(
             assembler.feed(ResponseApdu::ok(sample(0x11))),
-            Err(ChainError::LengthMismatch {
-                announced: 0x10,
-                actual: 0x11
-            })
+            Err(ChainError::LengthMismatch { announced: 0x10, actual: 0x11 })
         );
         // `6100` announces 256 bytes; an empty part is a lie, not an endless loop.
-        assembler
-            .feed(ResponseApdu::new(sample(10), StatusWord(0x6100)))
-            .unwrap();
+        assembler.feed(ResponseApdu::new(sample(10), StatusWord(0x6100))).unwrap();
         assert_eq!(
             assembler.feed(ResponseApdu::status(StatusWord(0x6100))),
-            Err(ChainError::LengthMismatch {
-                announced: 256,
-                actual: 0
-            })
+            Err(ChainError::LengthMismatch { announced: 256, actual: 0 })
         );
         // After an error the assembler starts afresh.
         let ok = ResponseApdu::ok(sample(5));
@@ -377,21 +335,12 @@ mod tests {
     fn oversize_is_stopped_and_assembler_is_reusable() {
         let mut assembler = ResponseAssembler::new(300);
         let part = ResponseApdu::new(sample(200), StatusWord(0x6100));
-        assert!(matches!(
-            assembler.feed(part.clone()),
-            Ok(Assembled::NeedMore(_))
-        ));
+        assert!(matches!(assembler.feed(part.clone()), Ok(Assembled::NeedMore(_))));
         assert_eq!(assembler.feed(part), Err(ChainError::TooLarge));
 
         let small = ResponseApdu::ok(sample(300));
-        assert_eq!(
-            assembler.feed(small.clone()),
-            Ok(Assembled::Complete(small))
-        );
-        assert_eq!(
-            assembler.feed(ResponseApdu::ok(sample(301))),
-            Err(ChainError::TooLarge)
-        );
+        assert_eq!(assembler.feed(small.clone()), Ok(Assembled::Complete(small)));
+        assert_eq!(assembler.feed(ResponseApdu::ok(sample(301))), Err(ChainError::TooLarge));
     }
 
     #[test]

@@ -125,11 +125,7 @@ impl Tag {
 
 impl fmt::Display for Tag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 > 0xFF {
-            write!(f, "{:04X}", self.0)
-        } else {
-            write!(f, "{:02X}", self.0)
-        }
+        if self.0 > 0xFF { write!(f, "{:04X}", self.0) } else { write!(f, "{:02X}", self.0) }
     }
 }
 
@@ -168,9 +164,7 @@ impl<'a> Tlv<'a> {
 fn split_tag(input: &[u8]) -> Result<(Tag, &[u8]), TlvError> {
     match input {
         [] => Err(TlvError::Truncated),
-        [first, rest @ ..] if first & MULTI_BYTE_TAG != MULTI_BYTE_TAG => {
-            Ok((Tag(u16::from(*first)), rest))
-        }
+        [first, rest @ ..] if first & MULTI_BYTE_TAG != MULTI_BYTE_TAG => Ok((Tag(u16::from(*first)), rest)),
         [_] => Err(TlvError::Truncated),
         [_, second, ..] if second & MORE_TAG_BYTES != 0 => Err(TlvError::TagTooLong),
         [first, second, rest @ ..] => Ok((Tag(u16::from_be_bytes([*first, *second])), rest)),
@@ -185,9 +179,7 @@ fn split_len(input: &[u8]) -> Result<(usize, &[u8]), TlvError> {
         0x81..=0x83 => {
             let count = usize::from(first & 0x7F);
             let (bytes, rest) = rest.split_at_checked(count).ok_or(TlvError::Truncated)?;
-            let len = bytes
-                .iter()
-                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            let len = bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
             Ok((len, rest))
         }
         _ => Err(TlvError::UnsupportedLength),
@@ -285,11 +277,7 @@ pub fn parse_tree(input: &[u8], max_depth: usize) -> Result<Vec<Node<'_>>, TlvEr
     iter(input)
         .map(|tlv| {
             let tlv = tlv?;
-            let children = if tlv.tag.is_constructed() {
-                parse_tree(tlv.value, child_depth)?
-            } else {
-                Vec::new()
-            };
+            let children = if tlv.tag.is_constructed() { parse_tree(tlv.value, child_depth)? } else { Vec::new() };
             Ok(Node { tlv, children })
         })
         .collect()
@@ -314,11 +302,7 @@ impl<'a> Fields<'a> {
         let tlvs = iter(input)
             .map(|tlv| {
                 let tlv = tlv?;
-                if seen.insert(tlv.tag) {
-                    Ok(tlv)
-                } else {
-                    Err(TlvError::DuplicateTag(tlv.tag))
-                }
+                if seen.insert(tlv.tag) { Ok(tlv) } else { Err(TlvError::DuplicateTag(tlv.tag)) }
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Fields { tlvs })
@@ -345,10 +329,7 @@ impl<'a> Fields<'a> {
     }
 
     /// The value of an optional `tag` that, if present, must be `N` bytes.
-    pub fn optional_array<const N: usize>(
-        &self,
-        tag: Tag,
-    ) -> Result<Option<&'a [u8; N]>, TlvError> {
+    pub fn optional_array<const N: usize>(&self, tag: Tag) -> Result<Option<&'a [u8; N]>, TlvError> {
         self.get(tag).map(|value| to_array(tag, value)).transpose()
     }
 
@@ -359,11 +340,7 @@ impl<'a> Fields<'a> {
 }
 
 fn to_array<const N: usize>(tag: Tag, value: &[u8]) -> Result<&[u8; N], TlvError> {
-    value.try_into().map_err(|_| TlvError::BadLength {
-        tag,
-        expected: N,
-        actual: value.len(),
-    })
+    value.try_into().map_err(|_| TlvError::BadLength { tag, expected: N, actual: value.len() })
 }
 
 /// Builds a sequence of TLVs, always in minimal length form.
@@ -425,12 +402,7 @@ impl TlvWriter {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )]
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
     use super::*;
 
@@ -522,10 +494,7 @@ mod tests {
         w.put_nested(TA5, |w| {
             w.put(T80, &[0x01, 0x02]).put_u8(T5C, 0x07);
         });
-        assert_eq!(
-            w.as_bytes(),
-            &[0xA5, 0x07, 0x80, 0x02, 0x01, 0x02, 0x5C, 0x01, 0x07]
-        );
+        assert_eq!(w.as_bytes(), &[0xA5, 0x07, 0x80, 0x02, 0x01, 0x02, 0x5C, 0x01, 0x07]);
 
         let tree = parse_tree(w.as_bytes(), MAX_DEPTH).unwrap();
         assert_eq!(tree.len(), 1);
@@ -575,10 +544,7 @@ mod tests {
     #[test]
     fn rejects_unsupported_lengths() {
         assert_eq!(err(&[0x5C, 0x80, 0x00, 0x00]), TlvError::UnsupportedLength);
-        assert_eq!(
-            err(&[0x5C, 0x84, 0, 0, 0, 1, 0]),
-            TlvError::UnsupportedLength
-        );
+        assert_eq!(err(&[0x5C, 0x84, 0, 0, 0, 1, 0]), TlvError::UnsupportedLength);
         assert_eq!(err(&[0x5C, 0xFF]), TlvError::UnsupportedLength);
     }
 
@@ -605,10 +571,7 @@ mod tests {
     #[test]
     fn depth_limit() {
         assert!(parse_tree(&nested(MAX_DEPTH), MAX_DEPTH).is_ok());
-        assert_eq!(
-            parse_tree(&nested(MAX_DEPTH + 1), MAX_DEPTH),
-            Err(TlvError::DepthExceeded)
-        );
+        assert_eq!(parse_tree(&nested(MAX_DEPTH + 1), MAX_DEPTH), Err(TlvError::DepthExceeded));
         assert_eq!(parse_tree(&[0x5C, 0x00], 0), Err(TlvError::DepthExceeded));
         assert_eq!(parse_tree(&[], 0), Ok(Vec::new()));
         // An empty constructed value at the deepest level has no children to
@@ -618,10 +581,7 @@ mod tests {
 
     #[test]
     fn parse_tree_reports_nested_errors() {
-        assert_eq!(
-            parse_tree(&[0xA5, 0x02, 0x5C, 0x05], MAX_DEPTH),
-            Err(TlvError::Truncated)
-        );
+        assert_eq!(parse_tree(&[0xA5, 0x02, 0x5C, 0x05], MAX_DEPTH), Err(TlvError::Truncated));
         // Primitive values are not parsed, however they look.
         let tree = parse_tree(&[0x5C, 0x02, 0x5C, 0x05], MAX_DEPTH).unwrap();
         assert!(tree[0].children.is_empty());
@@ -630,59 +590,28 @@ mod tests {
     #[test]
     fn fields_lookup() {
         let mut w = TlvWriter::new();
-        w.put(T5C, &[1, 2, 3, 4])
-            .put(T7F66, &[9])
-            .put(Tag::new(0x99), &[]);
+        w.put(T5C, &[1, 2, 3, 4]).put(T7F66, &[9]).put(Tag::new(0x99), &[]);
         let bytes = w.into_bytes();
         let fields = Fields::parse(&bytes).unwrap();
 
         assert_eq!(fields.get(T5C), Some(&[1, 2, 3, 4][..]));
         assert_eq!(fields.get(T80), None);
-        assert_eq!(
-            fields.get_tlv(T7F66).unwrap().raw,
-            &[0x7F, 0x66, 0x01, 0x09]
-        );
+        assert_eq!(fields.get_tlv(T7F66).unwrap().raw, &[0x7F, 0x66, 0x01, 0x09]);
         assert_eq!(fields.require(T7F66), Ok(&[9][..]));
         assert_eq!(fields.require(T80), Err(TlvError::MissingTag(T80)));
         assert_eq!(fields.require_array::<4>(T5C), Ok(&[1, 2, 3, 4]));
-        assert_eq!(
-            fields.require_array::<3>(T5C),
-            Err(TlvError::BadLength {
-                tag: T5C,
-                expected: 3,
-                actual: 4
-            })
-        );
-        assert_eq!(
-            fields.require_array::<4>(T80),
-            Err(TlvError::MissingTag(T80))
-        );
+        assert_eq!(fields.require_array::<3>(T5C), Err(TlvError::BadLength { tag: T5C, expected: 3, actual: 4 }));
+        assert_eq!(fields.require_array::<4>(T80), Err(TlvError::MissingTag(T80)));
         assert_eq!(fields.optional_array::<1>(T7F66), Ok(Some(&[9])));
         assert_eq!(fields.optional_array::<1>(T80), Ok(None));
-        assert_eq!(
-            fields.optional_array::<2>(T7F66),
-            Err(TlvError::BadLength {
-                tag: T7F66,
-                expected: 2,
-                actual: 1
-            })
-        );
-        assert_eq!(
-            fields.tags().collect::<Vec<_>>(),
-            vec![T5C, T7F66, Tag::new(0x99)]
-        );
+        assert_eq!(fields.optional_array::<2>(T7F66), Err(TlvError::BadLength { tag: T7F66, expected: 2, actual: 1 }));
+        assert_eq!(fields.tags().collect::<Vec<_>>(), vec![T5C, T7F66, Tag::new(0x99)]);
     }
 
     #[test]
     fn fields_reject_duplicates_and_malformed_input() {
-        assert_eq!(
-            Fields::parse(&[0x5C, 0x00, 0x80, 0x00, 0x5C, 0x01, 0x00]).err(),
-            Some(TlvError::DuplicateTag(T5C))
-        );
-        assert_eq!(
-            Fields::parse(&[0x5C, 0x00, 0x80]).err(),
-            Some(TlvError::Truncated)
-        );
+        assert_eq!(Fields::parse(&[0x5C, 0x00, 0x80, 0x00, 0x5C, 0x01, 0x00]).err(), Some(TlvError::DuplicateTag(T5C)));
+        assert_eq!(Fields::parse(&[0x5C, 0x00, 0x80]).err(), Some(TlvError::Truncated));
         assert_eq!(Fields::parse(&[]).unwrap().tags().count(), 0);
     }
 
@@ -710,17 +639,9 @@ mod tests {
     fn error_messages() {
         assert_eq!(TlvError::Truncated.to_string(), "TLV truncated");
         assert_eq!(TlvError::MissingTag(T5C).to_string(), "missing tag 5C");
+        assert_eq!(TlvError::DuplicateTag(T7F66).to_string(), "duplicate tag 7F66");
         assert_eq!(
-            TlvError::DuplicateTag(T7F66).to_string(),
-            "duplicate tag 7F66"
-        );
-        assert_eq!(
-            TlvError::BadLength {
-                tag: T5C,
-                expected: 32,
-                actual: 31
-            }
-            .to_string(),
+            TlvError::BadLength { tag: T5C, expected: 32, actual: 31 }.to_string(),
             "tag 5C: expected 32 bytes, got 31"
         );
     }

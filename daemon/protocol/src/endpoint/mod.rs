@@ -62,21 +62,24 @@ enum Session {
     Selected {
         select: SelectResponse,
     },
-    Authenticating {
-        transcript: Transcript,
-        ephemeral: EphemeralKeyPair,
-        reader_ephemeral: EcPublicKey,
-        credential: Option<usize>,
-        /// Present when the fast flow was answered with a real cryptogram; the reader
-        /// then either opens EXCHANGE with these keys or continues with AUTH1.
-        fast: Option<FastKeys>,
-        select: SelectResponse,
-    },
+    Authenticating(Box<Handshake>),
     Secure {
-        channel: SecureChannel,
+        channel: Box<SecureChannel>,
         credential: usize,
         select: SelectResponse,
     },
+}
+
+/// What the phone remembers between AUTH0 and AUTH1 (or a fast EXCHANGE).
+struct Handshake {
+    transcript: Transcript,
+    ephemeral: EphemeralKeyPair,
+    reader_ephemeral: EcPublicKey,
+    credential: Option<usize>,
+    /// Present when the fast flow was answered with a real cryptogram; the reader
+    /// then either opens EXCHANGE with these keys or continues with AUTH1.
+    fast: Option<FastKeys>,
+    select: SelectResponse,
 }
 
 /// A phone with its keys and fast-transaction contexts.
@@ -255,23 +258,22 @@ impl Endpoint {
             cryptogram,
             vendor_extension: Vec::new(),
         };
-        self.session = Session::Authenticating {
+        self.session = Session::Authenticating(Box::new(Handshake {
             transcript,
             ephemeral,
             reader_ephemeral: command.reader_ephemeral,
             credential,
             fast,
             select,
-        };
+        }));
         Ok(ResponseApdu::ok(response.encode()))
     }
 
     fn on_auth1(&mut self, data: &[u8]) -> Result<ResponseApdu, StatusWord> {
-        let Session::Authenticating { transcript, ephemeral, reader_ephemeral, credential, select, .. } =
-            core::mem::replace(&mut self.session, Session::Idle)
-        else {
+        let Session::Authenticating(handshake) = core::mem::replace(&mut self.session, Session::Idle) else {
             return Err(StatusWord::CONDITIONS_NOT_SATISFIED);
         };
+        let Handshake { transcript, ephemeral, reader_ephemeral, credential, select, .. } = *handshake;
         let command = Auth1Command::parse(data).map_err(|_| StatusWord::WRONG_DATA)?;
         // Only a vehicle this phone holds a key for can sign; anyone else learns nothing.
         let index = credential.ok_or(StatusWord::SECURITY_STATUS_NOT_SATISFIED)?;
@@ -311,7 +313,7 @@ impl Endpoint {
         }
         .encode();
         let group = cred.vehicle_group_id;
-        let mut channel = SecureChannel::new(Role::Endpoint, &keys.sk_reader, &keys.sk_device);
+        let mut channel = Box::new(SecureChannel::new(Role::Endpoint, &keys.sk_reader, &keys.sk_device));
         let sealed = channel.seal(&plaintext).map_err(|_| StatusWord::UNKNOWN)?;
         self.contexts.insert(group, k_persistent);
         self.session = Session::Secure { channel, credential: index, select };
@@ -321,9 +323,12 @@ impl Endpoint {
     fn on_exchange(&mut self, data: &[u8]) -> Result<ResponseApdu, StatusWord> {
         let (mut channel, index, select) = match core::mem::replace(&mut self.session, Session::Idle) {
             Session::Secure { channel, credential, select } => (channel, credential, select),
-            Session::Authenticating { fast: Some(keys), credential: Some(index), select, .. } => {
-                (SecureChannel::new(Role::Endpoint, &keys.sk_reader, &keys.sk_device), index, select)
-            }
+            Session::Authenticating(handshake) => match *handshake {
+                Handshake { fast: Some(keys), credential: Some(index), select, .. } => {
+                    (Box::new(SecureChannel::new(Role::Endpoint, &keys.sk_reader, &keys.sk_device)), index, select)
+                }
+                _ => return Err(StatusWord::CONDITIONS_NOT_SATISFIED),
+            },
             _ => return Err(StatusWord::CONDITIONS_NOT_SATISFIED),
         };
         let plaintext = channel.open(data).map_err(|_| StatusWord::SECURITY_STATUS_NOT_SATISFIED)?;

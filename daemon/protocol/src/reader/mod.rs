@@ -197,7 +197,7 @@ enum State {
     AwaitSelect,
     AwaitAuth0 { select: SelectResponse, version: [u8; 2], command: Auth0Command },
     AwaitAuth1 { transcript: Transcript, keys: StandardKeys, k_dh: Secret32 },
-    AwaitExchange { channel: SecureChannel, request: ExchangeRequest, established: Established },
+    AwaitExchange { channel: Box<SecureChannel>, request: ExchangeRequest, established: Box<Established> },
     /// Authenticated, or failed after the applet was selected: CONTROL FLOW may follow.
     Decided,
     AwaitControlFlow,
@@ -267,7 +267,7 @@ impl<'c> ReaderSession<'c> {
             State::AwaitAuth1 { transcript, keys, k_dh } => self.on_auth1(&response, &transcript, &keys, &k_dh, directory),
             State::AwaitExchange { mut channel, request, established } => {
                 let reads = self.on_exchange(&response, &mut channel, &request)?;
-                Ok(self.authenticated(established, reads))
+                Ok(self.authenticated(*established, reads))
             }
             State::AwaitControlFlow => {
                 expect_ok(CommandKind::ControlFlow, &response)?;
@@ -429,7 +429,7 @@ impl<'c> ReaderSession<'c> {
             .with_data(sealed)
             .with_le(256);
         let bytes = encode(&apdu)?;
-        self.state = State::AwaitExchange { channel, request, established };
+        self.state = State::AwaitExchange { channel: Box::new(channel), request, established: Box::new(established) };
         Ok(Step::Transmit(bytes))
     }
 
