@@ -241,10 +241,20 @@ pub fn parse_reads(data: &[u8], request: &ExchangeRequest) -> Result<Vec<Vec<u8>
 }
 
 /// The two mailboxes of one key on the endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Mailboxes {
     private: Vec<u8>,
     confidential: Vec<u8>,
+}
+
+/// The confidential mailbox holds the immobilizer token: `Debug` shows sizes only.
+impl core::fmt::Debug for Mailboxes {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Mailboxes")
+            .field("private_len", &self.private.len())
+            .field("confidential_len", &self.confidential.len())
+            .finish()
+    }
 }
 
 impl Default for Mailboxes {

@@ -108,7 +108,7 @@ pub fn derive_k_dh(shared_secret: &Secret32, transaction_id: &[u8; 16]) -> Secre
 }
 
 /// Reads five consecutive 32-byte secrets out of a 160-byte HKDF output and wipes it.
-fn split160(mut okm: [u8; 160]) -> [Secret32; 5] {
+fn split160(okm: &mut [u8; 160]) -> [Secret32; 5] {
     let parts = core::array::from_fn(|i| {
         let start = i * 32;
         okm.get(start..start + 32)
@@ -140,7 +140,7 @@ impl StandardKeys {
         let salt = transcript.salt(Mode::Volatile, None);
         let mut okm = [0u8; 160];
         hkdf_sha256(k_dh.expose(), &salt, &transcript.info(), &mut okm);
-        let [sk_reader, sk_device, step_up_material, ble_material, ursk] = split160(okm);
+        let [sk_reader, sk_device, step_up_material, ble_material, ursk] = split160(&mut okm);
         Self {
             sk_reader,
             sk_device,
@@ -204,7 +204,7 @@ impl FastKeys {
         let salt = transcript.salt(Mode::VolatileFast, Some(endpoint_public_x));
         let mut okm = [0u8; 160];
         hkdf_sha256(k_persistent.expose(), &salt, &transcript.info(), &mut okm);
-        let [cryptogram_sk, sk_reader, sk_device, ble_material, ursk] = split160(okm);
+        let [cryptogram_sk, sk_reader, sk_device, ble_material, ursk] = split160(&mut okm);
         Self {
             cryptogram_sk,
             sk_reader,

@@ -104,6 +104,9 @@ fn mailbox_write_then_read_back_over_exchange() {
     assert_eq!(outcome.kind, TransactionKind::Fast);
     assert_eq!(outcome.mailbox_reads[0], token);
     assert_eq!(&outcome.mailbox_reads[1][100..103], &[1, 2, 3]);
+    // The token is a secret: it never shows up in debug output.
+    let shown = format!("{outcome:?} {:?}", phone.credentials());
+    assert!(!shown.contains("90, 90, 90") && !shown.to_lowercase().contains("5a5a5a"), "{shown}");
 
     // And over a standard one (channel counters continue after the AUTH1 response).
     let outcome = car.tap(&mut phone, TransactionPlan::standard().with_exchange(read)).unwrap();

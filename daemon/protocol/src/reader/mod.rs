@@ -147,7 +147,6 @@ pub enum TransactionKind {
 }
 
 /// A successfully authenticated endpoint.
-#[derive(Debug)]
 pub struct Authenticated {
     /// The enrolled key's slot.
     pub slot: KeySlot,
@@ -167,6 +166,21 @@ pub struct Authenticated {
     pub reported_key_slot: Option<[u8; 8]>,
     /// Standard only: the mailbox subset the endpoint volunteered (tag 4B).
     pub mailbox_subset: Option<Vec<u8>>,
+}
+
+/// Mailbox data may hold the immobilizer token, so `Debug` shows only lengths.
+impl core::fmt::Debug for Authenticated {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Authenticated")
+            .field("slot", &self.slot)
+            .field("endpoint", &self.endpoint)
+            .field("kind", &self.kind)
+            .field("new_k_persistent", &self.new_k_persistent.is_some())
+            .field("mailbox_read_lengths", &self.mailbox_reads.iter().map(Vec::len).collect::<Vec<_>>())
+            .field("signaling", &self.signaling)
+            .field("reported_key_slot", &self.reported_key_slot)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the caller does next.
