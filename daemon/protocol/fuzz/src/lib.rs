@@ -1,0 +1,3 @@
+//! Fuzz targets for `carkey-protocol`; see `harness` and the README.
+
+pub mod harness;
