@@ -23,7 +23,13 @@ fn short(bytes: &[u8]) -> String {
     if h.len() > 72 { format!("{}… ({} bytes)", &h[..72], bytes.len()) } else { h }
 }
 
-fn tap(title: &str, config: &ReaderConfig, directory: &mut MemoryDirectory, phone: &mut Endpoint, plan: TransactionPlan) {
+fn tap(
+    title: &str,
+    config: &ReaderConfig,
+    directory: &mut MemoryDirectory,
+    phone: &mut Endpoint,
+    plan: TransactionPlan,
+) {
     println!("\n=== {title}");
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
     // Prepared before the phone arrives: key generation is off the critical path.
@@ -88,13 +94,25 @@ fn main() {
         atomic: true,
         ops: vec![MailboxOp::Write { mailbox: MailboxId::Confidential, offset: 0, data: vec![0x1A; 32] }],
     };
-    tap("First tap: standard transaction, immobilizer token written", &config, &mut directory, &mut phone, TransactionPlan::fast().with_exchange(token));
+    tap(
+        "First tap: standard transaction, immobilizer token written",
+        &config,
+        &mut directory,
+        &mut phone,
+        TransactionPlan::fast().with_exchange(token),
+    );
     tap("Second tap: fast transaction (K_persistent)", &config, &mut directory, &mut phone, TransactionPlan::fast());
     let read = ExchangeRequest {
         atomic: false,
         ops: vec![MailboxOp::Read { mailbox: MailboxId::Confidential, offset: 0, len: 32 }],
     };
-    tap("Engine start: standard transaction, token read back", &config, &mut directory, &mut phone, TransactionPlan::standard().with_exchange(read));
+    tap(
+        "Engine start: standard transaction, token read back",
+        &config,
+        &mut directory,
+        &mut phone,
+        TransactionPlan::standard().with_exchange(read),
+    );
     directory.remove(slot);
     tap("After the key is removed from the vehicle", &config, &mut directory, &mut phone, TransactionPlan::fast());
 }

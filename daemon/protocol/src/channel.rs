@@ -53,11 +53,7 @@ struct Direction {
 
 impl Direction {
     fn new(key: &Secret32, prefix: [u8; 8], first: u32) -> Self {
-        Self {
-            cipher: Aes256Gcm::new(key.expose().into()),
-            prefix,
-            next: first,
-        }
+        Self { cipher: Aes256Gcm::new(key.expose().into()), prefix, next: first }
     }
 
     fn nonce(&self) -> Nonce<aes_gcm::aead::consts::U12> {
@@ -69,10 +65,7 @@ impl Direction {
     }
 
     fn advance(&mut self) -> Result<(), ChannelError> {
-        self.next = self
-            .next
-            .checked_add(1)
-            .ok_or(ChannelError::CounterExhausted)?;
+        self.next = self.next.checked_add(1).ok_or(ChannelError::CounterExhausted)?;
         Ok(())
     }
 }
@@ -105,11 +98,7 @@ impl SecureChannel {
             Role::Reader => (reader, endpoint),
             Role::Endpoint => (endpoint, reader),
         };
-        Self {
-            send,
-            receive,
-            closed: false,
-        }
+        Self { send, receive, closed: false }
     }
 
     /// Encrypts the next outgoing message: `ciphertext ‖ tag`.
@@ -121,12 +110,7 @@ impl SecureChannel {
         buffer.extend_from_slice(plaintext);
         let nonce = self.send.nonce();
         // Encryption only fails for messages over 64 GiB.
-        if self
-            .send
-            .cipher
-            .encrypt_in_place(&nonce, &[], &mut buffer)
-            .is_err()
-        {
+        if self.send.cipher.encrypt_in_place(&nonce, &[], &mut buffer).is_err() {
             self.closed = true;
             return Err(ChannelError::Closed);
         }
@@ -141,13 +125,7 @@ impl SecureChannel {
         }
         let mut buffer = message.to_vec();
         let nonce = self.receive.nonce();
-        if message.len() < TAG_LEN
-            || self
-                .receive
-                .cipher
-                .decrypt_in_place(&nonce, &[], &mut buffer)
-                .is_err()
-        {
+        if message.len() < TAG_LEN || self.receive.cipher.decrypt_in_place(&nonce, &[], &mut buffer).is_err() {
             self.closed = true;
             return Err(ChannelError::Authentication);
         }
@@ -177,10 +155,7 @@ pub fn open_zero_iv(key: &Secret32, message: &[u8]) -> Option<Vec<u8>> {
     let cipher = Aes256Gcm::new(key.expose().into());
     let mut buffer = message.to_vec();
     let nonce = [0u8; 12].into();
-    cipher
-        .decrypt_in_place(&nonce, &[], &mut buffer)
-        .ok()
-        .map(|()| buffer)
+    cipher.decrypt_in_place(&nonce, &[], &mut buffer).ok().map(|()| buffer)
 }
 
 #[cfg(test)]
@@ -191,10 +166,7 @@ mod tests {
     fn pair() -> (SecureChannel, SecureChannel) {
         let r = Secret32::new([1; 32]);
         let d = Secret32::new([2; 32]);
-        (
-            SecureChannel::new(Role::Reader, &r, &d),
-            SecureChannel::new(Role::Endpoint, &r, &d),
-        )
+        (SecureChannel::new(Role::Reader, &r, &d), SecureChannel::new(Role::Endpoint, &r, &d))
     }
 
     #[test]

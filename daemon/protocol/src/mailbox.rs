@@ -345,7 +345,8 @@ mod tests {
     #[test]
     fn write_then_read_back() {
         let mut m = Mailboxes::default();
-        let w = request(false, vec![MailboxOp::Write { mailbox: MailboxId::Confidential, offset: 4, data: vec![9; 32] }]);
+        let w =
+            request(false, vec![MailboxOp::Write { mailbox: MailboxId::Confidential, offset: 4, data: vec![9; 32] }]);
         assert!(m.apply(&w).unwrap().is_empty());
         let r = request(false, vec![MailboxOp::Read { mailbox: MailboxId::Confidential, offset: 0, len: 40 }]);
         let reads = m.apply(&r).unwrap();

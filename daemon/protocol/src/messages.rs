@@ -164,23 +164,14 @@ impl SelectResponse {
         if fci.require(tags::DF_NAME)? != AID {
             return Err(MessageError::WrongApplication);
         }
-        let a5 = fci
-            .get_tlv(tags::PROPRIETARY)
-            .ok_or(TlvError::MissingTag(tags::PROPRIETARY))?;
+        let a5 = fci.get_tlv(tags::PROPRIETARY).ok_or(TlvError::MissingTag(tags::PROPRIETARY))?;
         let info = Fields::parse(a5.value)?;
         let type_bytes = info.require_array::<2>(tags::APPLICATION_TYPE)?;
         let version_bytes = info.require(tags::VERSION)?;
-        let pairs: Vec<[u8; 2]> = version_bytes
-            .chunks_exact(2)
-            .filter_map(|pair| <[u8; 2]>::try_from(pair).ok())
-            .collect();
+        let pairs: Vec<[u8; 2]> =
+            version_bytes.chunks_exact(2).filter_map(|pair| <[u8; 2]>::try_from(pair).ok()).collect();
         if pairs.is_empty() || version_bytes.len() % 2 != 0 {
-            return Err(TlvError::BadLength {
-                tag: tags::VERSION,
-                expected: 2,
-                actual: version_bytes.len(),
-            }
-            .into());
+            return Err(TlvError::BadLength { tag: tags::VERSION, expected: 2, actual: version_bytes.len() }.into());
         }
         let (max_command, max_response) = match info.get(tags::EXTENDED_LENGTH_INFO) {
             Some(value) => parse_extended_length_info(value)?,
@@ -197,44 +188,28 @@ impl SelectResponse {
 
     /// Picks version 1.0 if offered.
     pub fn choose_version(&self) -> Result<[u8; 2], MessageError> {
-        self.versions
-            .iter()
-            .copied()
-            .find(|v| *v == VERSION_1_0)
-            .ok_or(MessageError::UnsupportedVersion)
+        self.versions.iter().copied().find(|v| *v == VERSION_1_0).ok_or(MessageError::UnsupportedVersion)
     }
 }
 
 /// `7F66 { 02 max_command, 02 max_response }`, each an unsigned big-endian integer.
 fn parse_extended_length_info(value: &[u8]) -> Result<(Option<u32>, Option<u32>), MessageError> {
-    let mut integers = crate::codec::tlv::iter(value)
-        .filter(|t| t.as_ref().map_or(true, |t| t.tag == tags::INTEGER));
+    let mut integers = crate::codec::tlv::iter(value).filter(|t| t.as_ref().map_or(true, |t| t.tag == tags::INTEGER));
     let mut next = || -> Result<Option<u32>, MessageError> {
         match integers.next() {
             None => Ok(None),
             Some(tlv) => {
                 let tlv = tlv?;
                 let significant: &[u8] = {
-                    let first_nonzero = tlv
-                        .value
-                        .iter()
-                        .position(|b| *b != 0)
-                        .unwrap_or(tlv.value.len());
+                    let first_nonzero = tlv.value.iter().position(|b| *b != 0).unwrap_or(tlv.value.len());
                     tlv.value.get(first_nonzero..).unwrap_or_default()
                 };
                 if significant.len() > 4 {
-                    return Err(TlvError::BadLength {
-                        tag: tags::INTEGER,
-                        expected: 4,
-                        actual: significant.len(),
-                    }
-                    .into());
+                    return Err(
+                        TlvError::BadLength { tag: tags::INTEGER, expected: 4, actual: significant.len() }.into()
+                    );
                 }
-                Ok(Some(
-                    significant
-                        .iter()
-                        .fold(0u32, |acc, b| (acc << 8) | u32::from(*b)),
-                ))
+                Ok(Some(significant.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b))))
             }
         }
     };
@@ -270,10 +245,7 @@ impl Auth0Flow {
         match value {
             0x00 => Ok(Self::Standard),
             0x01 => Ok(Self::Fast),
-            _ => Err(MessageError::UndefinedValue {
-                tag: tags::PARAMETERS,
-                value,
-            }),
+            _ => Err(MessageError::UndefinedValue { tag: tags::PARAMETERS, value }),
         }
     }
 }
@@ -305,9 +277,7 @@ impl Auth0Command {
             .put(tags::READER_EPHEMERAL, self.reader_ephemeral.uncompressed())
             .put(tags::TRANSACTION_ID, &self.transaction_id)
             .put(tags::READER_ID, &self.reader_id);
-        CommandApdu::new(CLA_PROPRIETARY, INS_AUTH0, 0, 0)
-            .with_data(w.into_bytes())
-            .with_le(256)
+        CommandApdu::new(CLA_PROPRIETARY, INS_AUTH0, 0, 0).with_data(w.into_bytes()).with_le(256)
     }
 
     /// Parses the command data field.
@@ -317,9 +287,7 @@ impl Auth0Command {
             flow: Auth0Flow::from_byte(f.require_array::<1>(tags::PARAMETERS)?[0])?,
             policy: f.require_array::<1>(tags::POLICY)?[0],
             version: *f.require_array::<2>(tags::VERSION)?,
-            reader_ephemeral: EcPublicKey::from_uncompressed(
-                f.require_array::<65>(tags::READER_EPHEMERAL)?,
-            )?,
+            reader_ephemeral: EcPublicKey::from_uncompressed(f.require_array::<65>(tags::READER_EPHEMERAL)?)?,
             transaction_id: *f.require_array::<16>(tags::TRANSACTION_ID)?,
             reader_id: *f.require_array::<32>(tags::READER_ID)?,
         })
@@ -341,10 +309,7 @@ impl Auth0Response {
     /// The response data field.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = TlvWriter::new();
-        w.put(
-            tags::ENDPOINT_EPHEMERAL,
-            self.endpoint_ephemeral.uncompressed(),
-        );
+        w.put(tags::ENDPOINT_EPHEMERAL, self.endpoint_ephemeral.uncompressed());
         if let Some(c) = &self.cryptogram {
             w.put(tags::CRYPTOGRAM, c);
         }
@@ -356,14 +321,9 @@ impl Auth0Response {
     pub fn parse(data: &[u8]) -> Result<Self, MessageError> {
         let f = Fields::parse(data)?;
         Ok(Self {
-            endpoint_ephemeral: EcPublicKey::from_uncompressed(
-                f.require_array::<65>(tags::ENDPOINT_EPHEMERAL)?,
-            )?,
+            endpoint_ephemeral: EcPublicKey::from_uncompressed(f.require_array::<65>(tags::ENDPOINT_EPHEMERAL)?)?,
             cryptogram: f.optional_array::<64>(tags::CRYPTOGRAM)?.copied(),
-            vendor_extension: f
-                .get_tlv(tags::VENDOR_EXTENSION)
-                .map(|t| t.raw.to_vec())
-                .unwrap_or_default(),
+            vendor_extension: f.get_tlv(tags::VENDOR_EXTENSION).map(|t| t.raw.to_vec()).unwrap_or_default(),
         })
     }
 }
@@ -429,11 +389,8 @@ impl Auth1Command {
     /// The APDU; tag 41 = 01 asks the endpoint to send its public key.
     pub fn to_apdu(&self) -> CommandApdu {
         let mut w = TlvWriter::new();
-        w.put_u8(tags::PARAMETERS, 0x01)
-            .put(tags::SIGNATURE, &self.signature);
-        CommandApdu::new(CLA_PROPRIETARY, INS_AUTH1, 0, 0)
-            .with_data(w.into_bytes())
-            .with_le(256)
+        w.put_u8(tags::PARAMETERS, 0x01).put(tags::SIGNATURE, &self.signature);
+        CommandApdu::new(CLA_PROPRIETARY, INS_AUTH1, 0, 0).with_data(w.into_bytes()).with_le(256)
     }
 
     /// Parses the command data field.
@@ -441,14 +398,9 @@ impl Auth1Command {
         let f = Fields::parse(data)?;
         let flags = f.require_array::<1>(tags::PARAMETERS)?[0];
         if flags != 0x01 {
-            return Err(MessageError::UndefinedValue {
-                tag: tags::PARAMETERS,
-                value: flags,
-            });
+            return Err(MessageError::UndefinedValue { tag: tags::PARAMETERS, value: flags });
         }
-        Ok(Self {
-            signature: *f.require_array::<64>(tags::SIGNATURE)?,
-        })
+        Ok(Self { signature: *f.require_array::<64>(tags::SIGNATURE)? })
     }
 }
 
@@ -497,9 +449,7 @@ impl Auth1Response {
         let f = Fields::parse(data)?;
         Ok(Self {
             key_slot: *f.require_array::<8>(tags::KEY_SLOT)?,
-            endpoint_public: EcPublicKey::from_uncompressed(
-                f.require_array::<65>(tags::ENDPOINT_PUBLIC)?,
-            )?,
+            endpoint_public: EcPublicKey::from_uncompressed(f.require_array::<65>(tags::ENDPOINT_PUBLIC)?)?,
             signature: *f.require_array::<64>(tags::SIGNATURE)?,
             signaling: u16::from_be_bytes(*f.require_array::<2>(tags::SIGNALING)?),
             credential_timestamp: f.optional_array::<20>(tags::CREDENTIAL_TIMESTAMP)?.copied(),
@@ -536,10 +486,7 @@ impl ControlFlowStatus {
             0x00 => Ok(Self::Failure),
             0x01 => Ok(Self::Success),
             0x02 => Ok(Self::Denied),
-            _ => Err(MessageError::UndefinedValue {
-                tag: tags::PARAMETERS,
-                value,
-            }),
+            _ => Err(MessageError::UndefinedValue { tag: tags::PARAMETERS, value }),
         }
     }
 }

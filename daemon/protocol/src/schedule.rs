@@ -111,9 +111,7 @@ pub fn derive_k_dh(shared_secret: &Secret32, transaction_id: &[u8; 16]) -> Secre
 fn split160(okm: &mut [u8; 160]) -> [Secret32; 5] {
     let parts = core::array::from_fn(|i| {
         let start = i * 32;
-        okm.get(start..start + 32)
-            .and_then(Secret32::from_slice)
-            .unwrap_or_else(|| Secret32::new([0; 32]))
+        okm.get(start..start + 32).and_then(Secret32::from_slice).unwrap_or_else(|| Secret32::new([0; 32]))
     });
     okm.zeroize();
     parts
@@ -141,13 +139,7 @@ impl StandardKeys {
         let mut okm = [0u8; 160];
         hkdf_sha256(k_dh.expose(), &salt, &transcript.info(), &mut okm);
         let [sk_reader, sk_device, step_up_material, ble_material, ursk] = split160(&mut okm);
-        Self {
-            sk_reader,
-            sk_device,
-            step_up_material,
-            ble_material,
-            ursk,
-        }
+        Self { sk_reader, sk_device, step_up_material, ble_material, ursk }
     }
 
     /// Step-up (`SKReader`, `SKDevice`) keys for a later secure session.
@@ -170,11 +162,7 @@ pub fn ble_keys(ble_material: &Secret32) -> (Secret32, Secret32) {
 }
 
 /// The next `K_persistent`, bound to the endpoint's long-term public key.
-pub fn derive_k_persistent(
-    k_dh: &Secret32,
-    transcript: &Transcript,
-    endpoint_public_x: &[u8; 32],
-) -> Secret32 {
+pub fn derive_k_persistent(k_dh: &Secret32, transcript: &Transcript, endpoint_public_x: &[u8; 32]) -> Secret32 {
     let salt = transcript.salt(Mode::Persistent, Some(endpoint_public_x));
     hkdf_sha256_32(k_dh.expose(), &salt, &transcript.info())
 }
@@ -196,22 +184,12 @@ pub struct FastKeys {
 
 impl FastKeys {
     /// Derives the fast split from a `K_persistent`.
-    pub fn derive(
-        k_persistent: &Secret32,
-        transcript: &Transcript,
-        endpoint_public_x: &[u8; 32],
-    ) -> Self {
+    pub fn derive(k_persistent: &Secret32, transcript: &Transcript, endpoint_public_x: &[u8; 32]) -> Self {
         let salt = transcript.salt(Mode::VolatileFast, Some(endpoint_public_x));
         let mut okm = [0u8; 160];
         hkdf_sha256(k_persistent.expose(), &salt, &transcript.info(), &mut okm);
         let [cryptogram_sk, sk_reader, sk_device, ble_material, ursk] = split160(&mut okm);
-        Self {
-            cryptogram_sk,
-            sk_reader,
-            sk_device,
-            ble_material,
-            ursk,
-        }
+        Self { cryptogram_sk, sk_reader, sk_device, ble_material, ursk }
     }
 }
 
@@ -248,22 +226,12 @@ impl FastSearch {
     }
 
     /// CryptogramSK for one candidate.
-    pub fn cryptogram_key(
-        &self,
-        k_persistent: &Secret32,
-        endpoint_public_x: &[u8; 32],
-    ) -> Secret32 {
+    pub fn cryptogram_key(&self, k_persistent: &Secret32, endpoint_public_x: &[u8; 32]) -> Secret32 {
         // The shortcut is only valid when HMAC would hash the salt; otherwise fall back.
         if self.salt_len_without_x + 32 <= 64 {
-            return FastKeys::derive(k_persistent, &self.transcript, endpoint_public_x)
-                .cryptogram_sk;
+            return FastKeys::derive(k_persistent, &self.transcript, endpoint_public_x).cryptogram_sk;
         }
-        let hmac_key = Zeroizing::new(
-            self.salt_prefix_hash
-                .clone()
-                .chain_update(endpoint_public_x)
-                .finalize(),
-        );
+        let hmac_key = Zeroizing::new(self.salt_prefix_hash.clone().chain_update(endpoint_public_x).finalize());
         let prk = hmac_sha256(&hmac_key, k_persistent.expose());
         let t1 = hmac_sha256(prk.as_slice(), &self.expand_first_block_input);
         Secret32::new(*t1)

@@ -217,7 +217,12 @@ fn a_second_key_on_the_phone_does_not_confuse_the_vehicle() {
     let mut phone = Endpoint::new();
     car.pair(&mut phone, 1);
     // A credential for another vehicle, with a key the car does not know.
-    let other = Credential::new([9; 16], SigningKeyPair::generate(&mut rng()).public().clone(), SigningKeyPair::generate(&mut rng()), [9; 8]);
+    let other = Credential::new(
+        [9; 16],
+        SigningKeyPair::generate(&mut rng()).public().clone(),
+        SigningKeyPair::generate(&mut rng()),
+        [9; 8],
+    );
     phone.add_credential(other);
     let outcome = car.tap(&mut phone, TransactionPlan::standard()).unwrap();
     assert_eq!(outcome.slot, KeySlot([1; 8]));

@@ -101,7 +101,8 @@ fn write_seed_corpus() {
         let dir = fuzz_dir().join("corpus").join(target.name);
         fs::create_dir_all(&dir).unwrap();
         for seed in (target.seeds)() {
-            let hash = seed.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+            let hash =
+                seed.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
             fs::write(dir.join(format!("seed-{hash:016x}")), &seed).unwrap();
         }
     }

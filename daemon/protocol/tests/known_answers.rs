@@ -154,7 +154,8 @@ fn fast_key_split_and_cryptogram_match_golden_vectors() {
     let search = FastSearch::new(&t);
     assert_eq!(search.cryptogram_key(&k_persistent, endpoint.public().x()), keys.cryptogram_sk);
 
-    let plaintext = CryptogramPlaintext { signaling: 0x0018, credential_timestamp: [0; 20], revocation_timestamp: [0; 20] };
+    let plaintext =
+        CryptogramPlaintext { signaling: 0x0018, credential_timestamp: [0; 20], revocation_timestamp: [0; 20] };
     assert_eq!(plaintext.encode(), g.bytes("cryptogram_plaintext"));
     assert_eq!(channel::seal_zero_iv(&keys.cryptogram_sk, &plaintext.encode()), g.bytes("cryptogram"));
     assert_eq!(channel::open_zero_iv(&keys.cryptogram_sk, g.bytes("cryptogram")).unwrap(), plaintext.encode());

@@ -22,8 +22,7 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use carkey_protocol::codec::{
-    self, Assembled, CommandApdu, Fields, MAX_DEPTH, Node, ResponseApdu, ResponseAssembler, ResponseChunker,
-    StatusWord,
+    self, Assembled, CommandApdu, Fields, MAX_DEPTH, Node, ResponseApdu, ResponseAssembler, ResponseChunker, StatusWord,
 };
 use carkey_protocol::crypto::keys::EphemeralKeyPair;
 use carkey_protocol::crypto::{Secret32, SigningKeyPair};
@@ -31,8 +30,8 @@ use carkey_protocol::endpoint::{Credential, Endpoint};
 use carkey_protocol::loopback;
 use carkey_protocol::mailbox::{self, ExchangeRequest, MailboxId, MailboxOp, Mailboxes};
 use carkey_protocol::messages::{
-    Auth0Command, Auth0Flow, Auth0Response, Auth1Command, Auth1Response, ControlFlow, ControlFlowStatus, CryptogramPlaintext,
-    SelectResponse,
+    Auth0Command, Auth0Flow, Auth0Response, Auth1Command, Auth1Response, ControlFlow, ControlFlowStatus,
+    CryptogramPlaintext, SelectResponse,
 };
 use carkey_protocol::reader::{
     self, KeySlot, MemoryDirectory, PreparedTransaction, ReaderConfig, ReaderSession, Step, TransactionKind,
@@ -399,7 +398,8 @@ pub fn reader_responses(data: &[u8]) {
             Ok(Step::Authenticated(outcome)) => {
                 // Only reachable with the endpoint's keys (i.e. from seeds that replay a
                 // real transaction); the decision is the daemon's, so exercise both.
-                let status = if outcome.signaling & 1 == 0 { ControlFlowStatus::Success } else { ControlFlowStatus::Denied };
+                let status =
+                    if outcome.signaling & 1 == 0 { ControlFlowStatus::Success } else { ControlFlowStatus::Denied };
                 assert!(session.control_flow(status, 0).is_some(), "no CONTROL FLOW after authentication");
             }
             Ok(Step::Finished) => {
@@ -621,7 +621,10 @@ fn apdu_tlv_seeds() -> Vec<Vec<u8>> {
             }
         }
     }
-    seeds.push(CryptogramPlaintext { signaling: SIGNALING, credential_timestamp: [1; 20], revocation_timestamp: [2; 20] }.encode());
+    seeds.push(
+        CryptogramPlaintext { signaling: SIGNALING, credential_timestamp: [1; 20], revocation_timestamp: [2; 20] }
+            .encode(),
+    );
     seeds.push(exchange_request().encode());
     seeds.push(mailbox::encode_reads(&expected_reads(&FIXTURE.credential)));
     // A chained transfer: Le 16 over 100 bytes.

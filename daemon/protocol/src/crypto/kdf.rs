@@ -14,11 +14,8 @@ use super::Secret32;
 pub fn x963_kdf_sha256(z: &[u8], shared_info: &[u8], out: &mut [u8]) {
     let mut counter: u32 = 1;
     for chunk in out.chunks_mut(32) {
-        let mut block = Sha256::new()
-            .chain_update(z)
-            .chain_update(counter.to_be_bytes())
-            .chain_update(shared_info)
-            .finalize();
+        let mut block =
+            Sha256::new().chain_update(z).chain_update(counter.to_be_bytes()).chain_update(shared_info).finalize();
         let n = chunk.len();
         chunk.copy_from_slice(block.get(..n).unwrap_or_default());
         block.zeroize();
@@ -43,11 +40,7 @@ pub fn x963_kdf_sha256_32(z: &[u8], shared_info: &[u8]) -> Secret32 {
 pub fn hkdf_sha256(ikm: &[u8], salt: &[u8], info: &[u8], out: &mut [u8]) {
     let hk = Hkdf::<Sha256>::new(Some(salt), ikm);
     if hk.expand(info, out).is_err() {
-        debug_assert!(
-            false,
-            "HKDF output length {} over the RFC 5869 limit",
-            out.len()
-        );
+        debug_assert!(false, "HKDF output length {} over the RFC 5869 limit", out.len());
         out.zeroize();
     }
 }

@@ -44,8 +44,7 @@ impl EcPublicKey {
         if uncompressed[0] != 0x04 {
             return Err(KeyError::InvalidPublicKey);
         }
-        let key =
-            PublicKey::from_sec1_bytes(&uncompressed).map_err(|_| KeyError::InvalidPublicKey)?;
+        let key = PublicKey::from_sec1_bytes(&uncompressed).map_err(|_| KeyError::InvalidPublicKey)?;
         Ok(Self { key, uncompressed })
     }
 
@@ -73,9 +72,7 @@ impl EcPublicKey {
     /// Verifies a raw `r ‖ s` ECDSA-P256-SHA256 signature over the concatenation of `parts`.
     pub fn verify(&self, parts: &[&[u8]], signature: &[u8]) -> Result<(), KeyError> {
         let sig = Signature::from_slice(signature).map_err(|_| KeyError::MalformedSignature)?;
-        VerifyingKey::from(&self.key)
-            .multipart_verify(parts, &sig)
-            .map_err(|_| KeyError::BadSignature)
+        VerifyingKey::from(&self.key).multipart_verify(parts, &sig).map_err(|_| KeyError::BadSignature)
     }
 
     pub(crate) const fn as_p256(&self) -> &PublicKey {
@@ -110,9 +107,7 @@ impl SigningKeyPair {
 
     /// Loads a key pair from its 32-byte big-endian private scalar.
     pub fn from_private_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
-        SigningKey::from_slice(bytes)
-            .map(Self::from_signing_key)
-            .map_err(|_| KeyError::InvalidPrivateKey)
+        SigningKey::from_slice(bytes).map(Self::from_signing_key).map_err(|_| KeyError::InvalidPrivateKey)
     }
 
     fn from_signing_key(signing: SigningKey) -> Self {
@@ -143,9 +138,7 @@ impl SigningKeyPair {
 
 impl fmt::Debug for SigningKeyPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKeyPair")
-            .field("public", &self.public)
-            .finish_non_exhaustive()
+        f.debug_struct("SigningKeyPair").field("public", &self.public).finish_non_exhaustive()
     }
 }
 
@@ -168,10 +161,7 @@ impl EphemeralKeyPair {
         let secret = p256::SecretKey::from_slice(bytes).map_err(|_| KeyError::InvalidPrivateKey)?;
         let scalar = secret.to_nonzero_scalar();
         let public = EcPublicKey::from_key(PublicKey::from_secret_scalar(&scalar));
-        Ok(Self {
-            secret: scalar,
-            public,
-        })
+        Ok(Self { secret: scalar, public })
     }
 
     /// The public half, sent to the peer.
@@ -194,9 +184,7 @@ impl Drop for EphemeralKeyPair {
 
 impl fmt::Debug for EphemeralKeyPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EphemeralKeyPair")
-            .field("public", &self.public)
-            .finish_non_exhaustive()
+        f.debug_struct("EphemeralKeyPair").field("public", &self.public).finish_non_exhaustive()
     }
 }
 
@@ -228,18 +216,9 @@ mod tests {
         let k = SigningKeyPair::generate(&mut rng());
         let sig = k.sign(&[b"hello ", b"world"]);
         k.public().verify(&[b"hello world"], &sig).unwrap();
-        assert_eq!(
-            k.public().verify(&[b"hello worle"], &sig),
-            Err(KeyError::BadSignature)
-        );
-        assert_eq!(
-            k.public().verify(&[b"x"], &sig[..63]),
-            Err(KeyError::MalformedSignature)
-        );
-        assert_eq!(
-            k.public().verify(&[b"x"], &[0u8; 64]),
-            Err(KeyError::MalformedSignature)
-        );
+        assert_eq!(k.public().verify(&[b"hello worle"], &sig), Err(KeyError::BadSignature));
+        assert_eq!(k.public().verify(&[b"x"], &sig[..63]), Err(KeyError::MalformedSignature));
+        assert_eq!(k.public().verify(&[b"x"], &[0u8; 64]), Err(KeyError::MalformedSignature));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::crypto::{EcPublicKey, SigningKeyPair};
 use crate::mailbox::{self, ExchangeRequest, Mailboxes};
 use crate::messages::{
     self, Auth0Command, Auth0Flow, Auth0Response, Auth1Command, Auth1Response, ControlFlow, CryptogramPlaintext,
-    SelectResponse, ENDPOINT_SIGNATURE_CONTEXT, READER_SIGNATURE_CONTEXT,
+    ENDPOINT_SIGNATURE_CONTEXT, READER_SIGNATURE_CONTEXT, SelectResponse,
 };
 use crate::schedule::{self, FastKeys, StandardKeys, Transcript};
 
@@ -59,15 +59,9 @@ impl Credential {
 /// The phone's view of the transaction in progress.
 enum Session {
     Idle,
-    Selected {
-        select: SelectResponse,
-    },
+    Selected { select: SelectResponse },
     Authenticating(Box<Handshake>),
-    Secure {
-        channel: Box<SecureChannel>,
-        credential: usize,
-        select: SelectResponse,
-    },
+    Secure { channel: Box<SecureChannel>, credential: usize, select: SelectResponse },
 }
 
 /// What the phone remembers between AUTH0 and AUTH1 (or a fast EXCHANGE).
@@ -253,11 +247,8 @@ impl Endpoint {
                 })
             }
         };
-        let response = Auth0Response {
-            endpoint_ephemeral: ephemeral.public().clone(),
-            cryptogram,
-            vendor_extension: Vec::new(),
-        };
+        let response =
+            Auth0Response { endpoint_ephemeral: ephemeral.public().clone(), cryptogram, vendor_extension: Vec::new() };
         self.session = Session::Authenticating(Box::new(Handshake {
             transcript,
             ephemeral,

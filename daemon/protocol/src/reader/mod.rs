@@ -31,7 +31,7 @@ use crate::crypto::{EcPublicKey, Secret32, SigningKeyPair};
 use crate::mailbox::{self, ExchangeRequest};
 use crate::messages::{
     self, Auth0Command, Auth0Flow, Auth0Response, Auth1Command, Auth1Response, ControlFlow, ControlFlowStatus,
-    CryptogramPlaintext, SelectResponse, ENDPOINT_SIGNATURE_CONTEXT, READER_SIGNATURE_CONTEXT,
+    CryptogramPlaintext, ENDPOINT_SIGNATURE_CONTEXT, READER_SIGNATURE_CONTEXT, SelectResponse,
 };
 use crate::schedule::{self, FastSearch, StandardKeys, Transcript};
 
@@ -209,9 +209,21 @@ struct Established {
 enum State {
     Idle,
     AwaitSelect,
-    AwaitAuth0 { select: SelectResponse, version: [u8; 2], command: Auth0Command },
-    AwaitAuth1 { transcript: Transcript, keys: StandardKeys, k_dh: Secret32 },
-    AwaitExchange { channel: Box<SecureChannel>, request: ExchangeRequest, established: Box<Established> },
+    AwaitAuth0 {
+        select: SelectResponse,
+        version: [u8; 2],
+        command: Auth0Command,
+    },
+    AwaitAuth1 {
+        transcript: Transcript,
+        keys: StandardKeys,
+        k_dh: Secret32,
+    },
+    AwaitExchange {
+        channel: Box<SecureChannel>,
+        request: ExchangeRequest,
+        established: Box<Established>,
+    },
     /// Authenticated, or failed after the applet was selected: CONTROL FLOW may follow.
     Decided,
     AwaitControlFlow,
@@ -258,10 +270,8 @@ impl<'c> ReaderSession<'c> {
     /// failure CONTROL FLOW with [`ReaderSession::control_flow`].
     pub fn handle_response<D: KeyDirectory>(&mut self, bytes: &[u8], directory: &D) -> Result<Step, ReaderError> {
         // Once the applet is selected the endpoint can be told about a failure.
-        let selected = matches!(
-            self.state,
-            State::AwaitAuth0 { .. } | State::AwaitAuth1 { .. } | State::AwaitExchange { .. }
-        );
+        let selected =
+            matches!(self.state, State::AwaitAuth0 { .. } | State::AwaitAuth1 { .. } | State::AwaitExchange { .. });
         let result = self.advance(bytes, directory);
         if result.is_err() {
             self.state = if selected { State::Decided } else { State::Failed };
@@ -277,8 +287,12 @@ impl<'c> ReaderSession<'c> {
         };
         match core::mem::replace(&mut self.state, State::Failed) {
             State::AwaitSelect => self.on_select(&response),
-            State::AwaitAuth0 { select, version, command } => self.on_auth0(&response, &select, version, &command, directory),
-            State::AwaitAuth1 { transcript, keys, k_dh } => self.on_auth1(&response, &transcript, &keys, &k_dh, directory),
+            State::AwaitAuth0 { select, version, command } => {
+                self.on_auth0(&response, &select, version, &command, directory)
+            }
+            State::AwaitAuth1 { transcript, keys, k_dh } => {
+                self.on_auth1(&response, &transcript, &keys, &k_dh, directory)
+            }
             State::AwaitExchange { mut channel, request, established } => {
                 let reads = self.on_exchange(&response, &mut channel, &request)?;
                 Ok(self.authenticated(*established, reads))
@@ -429,7 +443,11 @@ impl<'c> ReaderSession<'c> {
         self.exchange_or_finish(channel, established)
     }
 
-    fn exchange_or_finish(&mut self, mut channel: SecureChannel, established: Established) -> Result<Step, ReaderError> {
+    fn exchange_or_finish(
+        &mut self,
+        mut channel: SecureChannel,
+        established: Established,
+    ) -> Result<Step, ReaderError> {
         let Some(request) = self.plan.exchange.clone() else {
             return Ok(self.authenticated(established, Vec::new()));
         };
@@ -439,9 +457,8 @@ impl<'c> ReaderSession<'c> {
                 return Err(ReaderError::CommandTooLarge { len: sealed.len(), max });
             }
         }
-        let apdu = CommandApdu::new(messages::CLA_PROPRIETARY, messages::INS_EXCHANGE, 0, 0)
-            .with_data(sealed)
-            .with_le(256);
+        let apdu =
+            CommandApdu::new(messages::CLA_PROPRIETARY, messages::INS_EXCHANGE, 0, 0).with_data(sealed).with_le(256);
         let bytes = encode(&apdu)?;
         self.state = State::AwaitExchange { channel: Box::new(channel), request, established: Box::new(established) };
         Ok(Step::Transmit(bytes))
@@ -496,9 +513,5 @@ fn encode(apdu: &CommandApdu) -> Result<Vec<u8>, ReaderError> {
 }
 
 fn expect_ok(command: CommandKind, response: &ResponseApdu) -> Result<(), ReaderError> {
-    if response.sw.is_ok() {
-        Ok(())
-    } else {
-        Err(ReaderError::Refused { command, status: response.sw })
-    }
+    if response.sw.is_ok() { Ok(()) } else { Err(ReaderError::Refused { command, status: response.sw }) }
 }

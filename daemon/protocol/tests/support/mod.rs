@@ -72,8 +72,6 @@ impl Vehicle {
 /// Records every response of one transaction.
 pub fn transcript_of(vehicle: &Vehicle, phone: &mut Endpoint, plan: TransactionPlan) -> Vec<Vec<u8>> {
     let mut responses = Vec::new();
-    vehicle
-        .tap_tampered(phone, plan, |_, r| responses.push(r.clone()))
-        .expect("clean transaction");
+    vehicle.tap_tampered(phone, plan, |_, r| responses.push(r.clone())).expect("clean transaction");
     responses
 }
