@@ -1,0 +1,78 @@
+//! The read-only view of enrolled keys that reader tasks search during a tap.
+//!
+//! The engine owns the keys; after every change it publishes a fresh immutable
+//! [`Directory`] (copy on write) that readers pick up for their next tap. A tap never
+//! waits for the engine to search, and a reader never sees a half-applied change. The
+//! engine re-checks the key's live state when it decides, so a key revoked mid-tap is
+//! still refused.
+
+use std::collections::HashMap;
+
+use carkey_protocol::crypto::{EcPublicKey, Secret32};
+use carkey_protocol::reader::{EndpointLookup, FastCandidate, KeyDirectory, KeySlot};
+
+use crate::ids::KeyId;
+use crate::key::KeyState;
+use crate::ports::StoredKey;
+
+#[derive(Debug)]
+struct Candidate {
+    slot: KeySlot,
+    endpoint: EcPublicKey,
+    k_persistent: Secret32,
+}
+
+/// Enrolled keys: fast-path candidates most recently used first, and a lookup by
+/// endpoint public key.
+#[derive(Debug, Default)]
+pub struct Directory {
+    fast: Vec<Candidate>,
+    by_endpoint: HashMap<[u8; 65], KeySlot>,
+}
+
+impl Directory {
+    /// Builds the view of `keys`. Revoked keys are left out entirely, so their phones
+    /// look exactly like unknown ones; suspended keys stay in so the denial can say why.
+    pub fn build<'a>(keys: impl IntoIterator<Item = &'a StoredKey>) -> Self {
+        let mut live: Vec<&StoredKey> =
+            keys.into_iter().filter(|k| !matches!(k.key.state, KeyState::Revoked(_))).collect();
+        live.sort_by(|a, b| b.key.recency.cmp(&a.key.recency).then(a.key.id.cmp(&b.key.id)));
+        let by_endpoint = live.iter().map(|k| (*k.key.endpoint.uncompressed(), k.key.id.slot())).collect();
+        let fast = live
+            .iter()
+            .filter_map(|k| {
+                k.k_persistent.as_ref().map(|secret| Candidate {
+                    slot: k.key.id.slot(),
+                    endpoint: k.key.endpoint.clone(),
+                    k_persistent: secret.clone(),
+                })
+            })
+            .collect();
+        Self { fast, by_endpoint }
+    }
+
+    /// Number of keys that can authenticate.
+    pub fn len(&self) -> usize {
+        self.by_endpoint.len()
+    }
+
+    /// Whether no key can authenticate.
+    pub fn is_empty(&self) -> bool {
+        self.by_endpoint.is_empty()
+    }
+
+    /// The fast-path search order (for tests and diagnostics).
+    pub fn fast_order(&self) -> Vec<KeyId> {
+        self.fast.iter().map(|c| KeyId::from(c.slot)).collect()
+    }
+}
+
+impl KeyDirectory for Directory {
+    fn fast_candidates(&self) -> impl Iterator<Item = FastCandidate<'_>> {
+        self.fast.iter().map(|c| FastCandidate { slot: c.slot, endpoint: &c.endpoint, k_persistent: &c.k_persistent })
+    }
+
+    fn lookup(&self, endpoint: &EcPublicKey) -> EndpointLookup {
+        self.by_endpoint.get(endpoint.uncompressed()).map_or(EndpointLookup::Unknown, |slot| EndpointLookup::Enrolled(*slot))
+    }
+}

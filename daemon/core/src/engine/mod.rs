@@ -1,0 +1,161 @@
+//! The engine: one task that owns every key, profile and audit entry, and is the only
+//! place a decision is made or state changes.
+//!
+//! Readers, the D-Bus service and the backend sync talk to it through [`Request`]s on a
+//! channel; it answers each on a oneshot. Every state change is written through the
+//! [`KeyStore`] in one transaction before it is acknowledged, then applied to memory,
+//! then published to the readers as a new [`Directory`].
+
+mod command;
+mod keys;
+mod tap;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+pub use command::{Command, CommandError, Reply};
+pub use tap::{TapOutcome, TapReport, Verdict};
+
+use crate::audit::{AuditEvent, AuditHead};
+use crate::directory::Directory;
+use crate::identity::VehicleIdentity;
+use crate::ids::{KeyId, ProfileId, ReaderName};
+use crate::ports::{Change, Clock, KeyStore, StoreError, StoredKey, VehicleBus};
+use crate::profile::{AccessProfile, builtin_profiles};
+use crate::time::UtcOffset;
+
+/// Settings the engine takes from the daemon's configuration.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The vehicle's offset from UTC, for schedules.
+    pub utc_offset: UtcOffset,
+    /// Version recorded in the audit log at start.
+    pub version: String,
+}
+
+/// A message to the engine.
+#[derive(Debug)]
+pub enum Request {
+    /// A tap reached a decision point; answer with the verdict.
+    Tap(TapReport, oneshot::Sender<Verdict>),
+    /// A transaction failed before authentication (recorded, not answered).
+    TapFailed {
+        /// Which reader.
+        reader: ReaderName,
+        /// What went wrong.
+        error: String,
+    },
+    /// A command; answer with its reply.
+    Command(Command, oneshot::Sender<Result<Reply, CommandError>>),
+}
+
+/// The engine's in-memory state: exactly what the store holds.
+struct State {
+    keys: BTreeMap<KeyId, StoredKey>,
+    profiles: BTreeMap<ProfileId, AccessProfile>,
+    audit: AuditHead,
+    next_recency: u64,
+}
+
+/// The engine. Generic over its ports so tests run it on fakes.
+pub struct Engine<S, B, C> {
+    store: S,
+    bus: B,
+    clock: C,
+    config: EngineConfig,
+    identity: VehicleIdentity,
+    state: State,
+    directory: watch::Sender<Arc<Directory>>,
+}
+
+impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
+    /// Loads the store (creating the vehicle identity on first start) and records the
+    /// start in the audit log.
+    pub fn start(mut store: S, bus: B, clock: C, config: EngineConfig) -> Result<Self, StoreError> {
+        let loaded = store.load()?;
+        let mut changes = Vec::new();
+        let identity = match loaded.identity {
+            Some(identity) => identity,
+            None => {
+                let identity = VehicleIdentity::generate();
+                changes.push(Change::SetIdentity(identity.clone()));
+                identity
+            }
+        };
+        let mut profiles: BTreeMap<ProfileId, AccessProfile> =
+            builtin_profiles().into_iter().map(|p| (p.id.clone(), p)).collect();
+        profiles.extend(loaded.profiles.into_iter().map(|p| (p.id.clone(), p)));
+        let next_recency = loaded.keys.iter().map(|k| k.key.recency).max().unwrap_or(0).saturating_add(1);
+        let keys: BTreeMap<KeyId, StoredKey> = loaded.keys.into_iter().map(|k| (k.key.id, k)).collect();
+        let (directory, _) = watch::channel(Arc::new(Directory::build(keys.values())));
+        let state = State { keys, profiles, audit: loaded.audit_head, next_recency };
+        let mut engine = Self { store, bus, clock, config, identity, state, directory };
+        let version = engine.config.version.clone();
+        engine.commit_with_audit(changes, AuditEvent::Started { version })?;
+        Ok(engine)
+    }
+
+    /// The vehicle's identity (for configuring readers).
+    pub const fn identity(&self) -> &VehicleIdentity {
+        &self.identity
+    }
+
+    /// A receiver of directory snapshots, for a reader task.
+    pub fn directory(&self) -> watch::Receiver<Arc<Directory>> {
+        self.directory.subscribe()
+    }
+
+    /// The vehicle bus (tests inspect fakes through it).
+    pub const fn bus(&self) -> &B {
+        &self.bus
+    }
+
+    /// Serves requests until every sender is gone.
+    pub async fn run(mut self, mut requests: mpsc::Receiver<Request>) {
+        while let Some(request) = requests.recv().await {
+            self.handle(request).await;
+        }
+    }
+
+    /// Serves one request.
+    pub async fn handle(&mut self, request: Request) {
+        match request {
+            Request::Tap(report, reply) => {
+                let (verdict, changed) = self.decide(report).await;
+                // The reader is waiting to tell the phone; publish after answering.
+                let _ = reply.send(verdict);
+                if changed {
+                    self.publish();
+                }
+            }
+            Request::TapFailed { reader, error } => {
+                tracing::info!(%reader, %error, "transaction failed");
+                if let Err(e) = self.commit_with_audit(Vec::new(), AuditEvent::TransactionFailed { reader, error }) {
+                    tracing::error!(error = %e, "could not record a failed transaction");
+                }
+            }
+            Request::Command(command, reply) => {
+                let _ = reply.send(self.execute(command));
+            }
+        }
+    }
+
+    /// Appends `event` to `changes`, commits them, and advances the audit head only if the
+    /// commit succeeded.
+    fn commit_with_audit(&mut self, mut changes: Vec<Change>, event: AuditEvent) -> Result<(), StoreError> {
+        let mut head = self.state.audit;
+        changes.push(Change::AppendAudit(head.append(self.clock.wall(), event)));
+        self.store.commit(&changes)?;
+        self.state.audit = head;
+        Ok(())
+    }
+
+    fn publish(&self) {
+        self.directory.send_replace(Arc::new(Directory::build(self.state.keys.values())));
+    }
+}
+
+#[cfg(test)]
+mod tests;

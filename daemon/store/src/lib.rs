@@ -1,0 +1,1 @@
+//! SQLite key store.
