@@ -154,7 +154,10 @@ pub enum ChainError {
 
 /// Checks a contiguous run of entries, starting from `start` (the head before the first).
 /// Returns the head after the last.
-pub fn verify_chain<'a>(start: AuditHead, entries: impl IntoIterator<Item = &'a AuditEntry>) -> Result<AuditHead, ChainError> {
+pub fn verify_chain<'a>(
+    start: AuditHead,
+    entries: impl IntoIterator<Item = &'a AuditEntry>,
+) -> Result<AuditHead, ChainError> {
     let mut head = start;
     for entry in entries {
         if entry.seq != head.seq.saturating_add(1) {
@@ -179,7 +182,9 @@ mod tests {
 
     fn chain(n: u64) -> Vec<AuditEntry> {
         let mut head = AuditHead::default();
-        (0..n).map(|i| head.append(at(i64::try_from(i).unwrap()), AuditEvent::Started { version: format!("v{i}") })).collect()
+        (0..n)
+            .map(|i| head.append(at(i64::try_from(i).unwrap()), AuditEvent::Started { version: format!("v{i}") }))
+            .collect()
     }
 
     #[test]

@@ -73,6 +73,8 @@ impl KeyDirectory for Directory {
     }
 
     fn lookup(&self, endpoint: &EcPublicKey) -> EndpointLookup {
-        self.by_endpoint.get(endpoint.uncompressed()).map_or(EndpointLookup::Unknown, |slot| EndpointLookup::Enrolled(*slot))
+        self.by_endpoint
+            .get(endpoint.uncompressed())
+            .map_or(EndpointLookup::Unknown, |slot| EndpointLookup::Enrolled(*slot))
     }
 }

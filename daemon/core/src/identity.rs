@@ -27,7 +27,8 @@ impl VehicleIdentity {
     /// AUTH0 tag 4D for one reader: group id ‖ a sub-id derived from the reader's name, so
     /// that renaming nothing keeps it stable across restarts.
     pub fn reader_id(&self, reader: &ReaderName) -> [u8; 32] {
-        let sub: [u8; 32] = Sha256::new().chain_update(b"carkey-reader-sub-id").chain_update(reader.as_str()).finalize().into();
+        let sub: [u8; 32] =
+            Sha256::new().chain_update(b"carkey-reader-sub-id").chain_update(reader.as_str()).finalize().into();
         let mut id = [0u8; 32];
         let (group, rest) = id.split_at_mut(16);
         group.copy_from_slice(&self.group_id);

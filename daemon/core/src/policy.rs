@@ -151,7 +151,12 @@ mod tests {
         builtin_profiles().into_iter().find(|p| p.id.as_str() == name).unwrap()
     }
 
-    fn decide(key: &DigitalKey, profile: &AccessProfile, action: Action, kind: TransactionKind) -> Result<Permit, Denial> {
+    fn decide(
+        key: &DigitalKey,
+        profile: &AccessProfile,
+        action: Action,
+        kind: TransactionKind,
+    ) -> Result<Permit, Denial> {
         check(key, Some(profile), action, kind, TRUSTED, UtcOffset(0))
     }
 
@@ -161,7 +166,10 @@ mod tests {
         for action in [Action::Unlock, Action::Lock, Action::Trunk] {
             assert!(decide(&k, &p, action, TransactionKind::Fast).is_ok());
         }
-        assert_eq!(decide(&k, &p, Action::EngineStart, TransactionKind::Fast), Err(Denial::StandardTransactionRequired));
+        assert_eq!(
+            decide(&k, &p, Action::EngineStart, TransactionKind::Fast),
+            Err(Denial::StandardTransactionRequired)
+        );
         assert_eq!(
             decide(&k, &p, Action::EngineStart, TransactionKind::Standard),
             Ok(Permit { action: Action::EngineStart, speed_limit_kmh: None })
@@ -185,9 +193,15 @@ mod tests {
         assert_eq!(decide(&k, &p, Action::Unlock, TransactionKind::Standard), Err(Denial::Suspended));
         k.state = KeyState::Revoked("sold".into());
         assert_eq!(decide(&k, &p, Action::Unlock, TransactionKind::Standard), Err(Denial::Revoked));
-        assert_eq!(check(&k, None, Action::Unlock, TransactionKind::Standard, TRUSTED, UtcOffset(0)), Err(Denial::Revoked));
+        assert_eq!(
+            check(&k, None, Action::Unlock, TransactionKind::Standard, TRUSTED, UtcOffset(0)),
+            Err(Denial::Revoked)
+        );
         k.state = KeyState::Active;
-        assert_eq!(check(&k, None, Action::Unlock, TransactionKind::Standard, TRUSTED, UtcOffset(0)), Err(Denial::ProfileMissing));
+        assert_eq!(
+            check(&k, None, Action::Unlock, TransactionKind::Standard, TRUSTED, UtcOffset(0)),
+            Err(Denial::ProfileMissing)
+        );
     }
 
     #[test]
@@ -218,10 +232,15 @@ mod tests {
         p.schedule = Some(WeeklySchedule(vec!["mon 11:00-13:00".parse().unwrap()]));
         let untrusted = WallClockReading { time: MONDAY_NOON, trusted: false };
         let k = key("valet");
-        assert_eq!(check(&k, Some(&p), Action::Unlock, TransactionKind::Fast, untrusted, UtcOffset(0)), Err(Denial::ClockUntrusted));
+        assert_eq!(
+            check(&k, Some(&p), Action::Unlock, TransactionKind::Fast, untrusted, UtcOffset(0)),
+            Err(Denial::ClockUntrusted)
+        );
         // A key with no time rules does not care about the clock.
         let owner = profile("owner");
-        assert!(check(&key("owner"), Some(&owner), Action::Unlock, TransactionKind::Fast, untrusted, UtcOffset(0)).is_ok());
+        assert!(
+            check(&key("owner"), Some(&owner), Action::Unlock, TransactionKind::Fast, untrusted, UtcOffset(0)).is_ok()
+        );
     }
 
     #[test]

@@ -59,7 +59,7 @@ enum TapError {
 pub async fn serve<R: NfcReader>(
     mut reader: R,
     setup: ReaderSetup,
-    identity: &VehicleIdentity,
+    identity: VehicleIdentity,
     mut directory: watch::Receiver<Arc<Directory>>,
     engine: mpsc::Sender<Request>,
 ) -> Result<(), NfcError> {

@@ -250,7 +250,16 @@ mod tests {
         assert!(!w.contains(Weekday::Sat, 9 * 60));
         let all_day: ScheduleWindow = "sat,sun 00:00-24:00".parse().unwrap();
         assert!(all_day.contains(Weekday::Sun, 1439));
-        for bad in ["", "mon", "mon 8:00-9:00", "fri-mon 08:00-09:00", "mon 09:00-09:00", "mon 22:00-02:00", "xyz 08:00-09:00", "mon 24:01-24:30"] {
+        for bad in [
+            "",
+            "mon",
+            "mon 8:00-9:00",
+            "fri-mon 08:00-09:00",
+            "mon 09:00-09:00",
+            "mon 22:00-02:00",
+            "xyz 08:00-09:00",
+            "mon 24:01-24:30",
+        ] {
             assert!(bad.parse::<ScheduleWindow>().is_err(), "{bad:?}");
         }
     }

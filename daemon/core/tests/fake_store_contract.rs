@@ -1,7 +1,7 @@
 //! The fake store honours the same contract as the SQLite store.
 
-use carkey_core::fakes::store_contract::{StoreHarness, run_all};
 use carkey_core::fakes::FakeStore;
+use carkey_core::fakes::store_contract::{StoreHarness, run_all};
 
 struct Harness(FakeStore);
 

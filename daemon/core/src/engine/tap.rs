@@ -4,12 +4,12 @@ use carkey_protocol::reader::{Authenticated, TransactionKind};
 
 use super::Engine;
 use crate::audit::{AuditEvent, Transaction};
+use crate::ids::ReaderLocation;
 use crate::ids::{KeyId, ReaderName};
 use crate::key::KeyState;
 use crate::policy::{self, Denial, Permit};
 use crate::ports::{Change, Clock, KeyStore, VehicleBus, VehicleCommand};
 use crate::profile::Action;
-use crate::ids::ReaderLocation;
 
 /// How the phone's authentication ended.
 #[derive(Debug)]
@@ -143,6 +143,12 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
     }
 }
 
-fn decision(reader: ReaderName, key: Option<KeyId>, action: Action, kind: TransactionKind, denied: Option<Denial>) -> AuditEvent {
+fn decision(
+    reader: ReaderName,
+    key: Option<KeyId>,
+    action: Action,
+    kind: TransactionKind,
+    denied: Option<Denial>,
+) -> AuditEvent {
     AuditEvent::Decision { reader, key, action, transaction: Transaction::from(kind), denied }
 }

@@ -36,7 +36,11 @@ impl FakeBackend {
 }
 
 impl Backend for FakeBackend {
-    async fn sync(&mut self, reports: &[KeyTrackingReport], cursor: u64) -> Result<(Vec<RemoteKeyChange>, u64), BackendError> {
+    async fn sync(
+        &mut self,
+        reports: &[KeyTrackingReport],
+        cursor: u64,
+    ) -> Result<(Vec<RemoteKeyChange>, u64), BackendError> {
         let mut inner = self.inner();
         if inner.outages.pop_front().is_some() {
             return Err(BackendError::Unreachable("fake outage".into()));

@@ -1,5 +1,5 @@
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::ports::Clock;
@@ -40,6 +40,9 @@ impl Clock for FakeClock {
     }
 
     fn wall(&self) -> WallClockReading {
-        WallClockReading { time: WallTime(self.wall.load(Ordering::SeqCst)), trusted: !self.untrusted.load(Ordering::SeqCst) }
+        WallClockReading {
+            time: WallTime(self.wall.load(Ordering::SeqCst)),
+            trusted: !self.untrusted.load(Ordering::SeqCst),
+        }
     }
 }

@@ -53,7 +53,10 @@ impl FakeStoreData {
             Change::AppendAudit(entry) => {
                 let head = self.head();
                 if entry.seq != head.seq.saturating_add(1) || entry.prev_hash != head.hash {
-                    return Err(StoreError::Conflict(format!("audit entry {} does not follow {}", entry.seq, head.seq)));
+                    return Err(StoreError::Conflict(format!(
+                        "audit entry {} does not follow {}",
+                        entry.seq, head.seq
+                    )));
                 }
                 self.audit.push(entry.clone());
             }

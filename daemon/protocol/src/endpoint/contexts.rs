@@ -33,6 +33,12 @@ impl PersistentContexts {
         self.entries.push((group_id, k_persistent));
     }
 
+    /// Every context, least recently used first (so re-inserting them in this order
+    /// restores the same eviction order), e.g. to save a phone's state.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8; 16], &Secret32)> {
+        self.entries.iter().map(|(g, k)| (g, k))
+    }
+
     /// Forgets a vehicle's context.
     pub fn remove(&mut self, group_id: &[u8; 16]) {
         self.entries.retain(|(g, _)| g != group_id);
