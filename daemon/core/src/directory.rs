@@ -31,15 +31,16 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// Builds the view of `keys`. Revoked keys are left out entirely, so their phones
-    /// look exactly like unknown ones; suspended keys stay in so the denial can say why.
+    /// Builds the view of `keys`. Every enrolled key can be looked up, so a revoked or
+    /// suspended key's tap is recorded with the reason it failed; only active and
+    /// suspended keys with a K_persistent are fast candidates (revocation erases it).
     pub fn build<'a>(keys: impl IntoIterator<Item = &'a StoredKey>) -> Self {
-        let mut live: Vec<&StoredKey> =
-            keys.into_iter().filter(|k| !matches!(k.key.state, KeyState::Revoked(_))).collect();
-        live.sort_by(|a, b| b.key.recency.cmp(&a.key.recency).then(a.key.id.cmp(&b.key.id)));
-        let by_endpoint = live.iter().map(|k| (*k.key.endpoint.uncompressed(), k.key.id.slot())).collect();
-        let fast = live
+        let mut all: Vec<&StoredKey> = keys.into_iter().collect();
+        all.sort_by(|a, b| b.key.recency.cmp(&a.key.recency).then(a.key.id.cmp(&b.key.id)));
+        let by_endpoint = all.iter().map(|k| (*k.key.endpoint.uncompressed(), k.key.id.slot())).collect();
+        let fast = all
             .iter()
+            .filter(|k| !matches!(k.key.state, KeyState::Revoked(_)))
             .filter_map(|k| {
                 k.k_persistent.as_ref().map(|secret| Candidate {
                     slot: k.key.id.slot(),
@@ -51,12 +52,12 @@ impl Directory {
         Self { fast, by_endpoint }
     }
 
-    /// Number of keys that can authenticate.
+    /// Number of enrolled keys.
     pub fn len(&self) -> usize {
         self.by_endpoint.len()
     }
 
-    /// Whether no key can authenticate.
+    /// Whether no key is enrolled.
     pub fn is_empty(&self) -> bool {
         self.by_endpoint.is_empty()
     }

@@ -109,10 +109,10 @@ pub fn check(
             WindowPosition::Inside => {}
         }
     }
-    if let Some(schedule) = &profile.schedule {
-        if !schedule.allows(now.time, offset) {
-            return Err(Denial::OutsideSchedule);
-        }
+    if let Some(schedule) = &profile.schedule
+        && !schedule.allows(now.time, offset)
+    {
+        return Err(Denial::OutsideSchedule);
     }
     Ok(Permit { action, speed_limit_kmh: profile.speed_limit_kmh })
 }

@@ -55,9 +55,10 @@ enum TapError {
     Protocol(#[from] ReaderError),
 }
 
-/// Serves `reader` until it fails or the engine goes away.
+/// Serves `reader` until it fails (the caller may retry with the same reader) or the
+/// engine goes away (`Ok`).
 pub async fn serve<R: NfcReader>(
-    mut reader: R,
+    reader: &mut R,
     setup: ReaderSetup,
     identity: VehicleIdentity,
     mut directory: watch::Receiver<Arc<Directory>>,

@@ -30,11 +30,12 @@ use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use hkdf::Hkdf;
-use p256::ecdsa::signature::{Signer, Verifier};
-use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p256::ecdsa::signature::Signer;
+use p256::ecdsa::{Signature, SigningKey};
 use p256::elliptic_curve::Generate;
 use p256::elliptic_curve::sec1::ToSec1Point;
 use p256::{NonZeroScalar, PublicKey};
+use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use sha2::{Digest, Sha256};
 
 use carkey_protocol::channel::{self, Role, SecureChannel};
@@ -224,9 +225,12 @@ impl FloorInputs {
         cipher.decrypt_in_place(&AUTH1_RESPONSE_IV.into(), &[], &mut buffer).unwrap();
         black_box(&buffer);
         // Validate the endpoint's long-term key and verify its signature.
-        let endpoint_public = PublicKey::from_sec1_bytes(&self.endpoint_public).unwrap();
-        let signature = Signature::from_slice(&self.endpoint_signature).unwrap();
-        VerifyingKey::from(&endpoint_public).verify(&self.endpoint_signed, &signature).unwrap();
+        // (The protocol verifies with ring; see `EcPublicKey::verify`.)
+        PublicKey::from_sec1_bytes(&self.endpoint_public).unwrap();
+        Signature::from_slice(&self.endpoint_signature).unwrap();
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &self.endpoint_public)
+            .verify(&self.endpoint_signed, &self.endpoint_signature)
+            .unwrap();
         // The next K_persistent.
         let mut k_persistent = [0u8; 32];
         Hkdf::<Sha256>::new(Some(&self.persistent_salt), &k_dh).expand(&self.info, &mut k_persistent).unwrap();
@@ -260,8 +264,6 @@ fn crypto_floor_ops(c: &mut Criterion) {
     let mut okm = [0u8; 160];
     Hkdf::<Sha256>::new(Some(&i.volatile_salt), &k_dh).expand(&i.info, &mut okm).unwrap();
     let sk_device: [u8; 32] = okm[32..64].try_into().unwrap();
-    let endpoint_public = PublicKey::from_sec1_bytes(&i.endpoint_public).unwrap();
-    let signature = Signature::from_slice(&i.endpoint_signature).unwrap();
 
     let mut group = c.benchmark_group("crypto_floor_op");
     group.measurement_time(Duration::from_secs(3));
@@ -304,7 +306,9 @@ fn crypto_floor_ops(c: &mut Criterion) {
     });
     group.bench_function("ecdsa_verify", |b| {
         b.iter(|| {
-            VerifyingKey::from(black_box(&endpoint_public)).verify(black_box(&i.endpoint_signed), &signature).unwrap();
+            UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, black_box(&i.endpoint_public[..]))
+                .verify(black_box(&i.endpoint_signed), &i.endpoint_signature)
+                .unwrap();
         });
     });
     group.bench_function("hkdf32", |b| {

@@ -45,9 +45,10 @@ impl Car {
             ("trunk", ReaderLocation::Trunk),
             ("console", ReaderLocation::Console),
         ] {
-            let (reader, field) = FakeReader::new();
+            let (mut reader, field) = FakeReader::new();
             let setup = ReaderSetup { name: ReaderName::new(name).unwrap(), location };
-            tokio::spawn(serve(reader, setup, identity.clone(), engine.directory(), requests.clone()));
+            let (identity, directory, requests) = (identity.clone(), engine.directory(), requests.clone());
+            tokio::spawn(async move { serve(&mut reader, setup, identity, directory, requests).await });
             fields.insert(location, field);
         }
         tokio::spawn(engine.run(rx));
@@ -196,9 +197,10 @@ async fn schedules_suspension_and_revocation_deny() {
     assert_eq!(verdict(&car.tap(DOOR, &phone).await.0).3, None);
     car.command(Command::Revoke(id, "returned".into())).await.unwrap();
     assert!(car.store.key(id).unwrap().k_persistent.is_none(), "revocation erases K_persistent");
-    // A revoked key is not in the directory: its phone looks exactly like an unknown one.
+    // Without its K_persistent the phone needs a standard transaction, which names the
+    // reason; the phone itself is told only "denied", like an unknown phone.
     let (event, told) = car.tap(DOOR, &phone).await;
-    assert_eq!(verdict(&event), (None, Action::Unlock, Transaction::Standard, Some(Denial::UnknownKey)));
+    assert_eq!(verdict(&event), (Some(id), Action::Unlock, Transaction::Standard, Some(Denial::Revoked)));
     assert_eq!(told, Some(ControlFlowStatus::Denied));
     assert_eq!(car.command(Command::Resume(id)).await.unwrap_err(), CommandError::Revoked(id));
 }

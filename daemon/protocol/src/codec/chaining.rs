@@ -95,11 +95,11 @@ impl ResponseAssembler {
             self.reset();
             return Err(ChainError::TooLarge);
         }
-        if let Some(announced) = self.announced.take() {
-            if response.data.len() != announced {
-                self.reset();
-                return Err(ChainError::LengthMismatch { announced, actual: response.data.len() });
-            }
+        if let Some(announced) = self.announced.take()
+            && response.data.len() != announced
+        {
+            self.reset();
+            return Err(ChainError::LengthMismatch { announced, actual: response.data.len() });
         }
         self.data.extend_from_slice(&response.data);
         match response.sw.bytes_available() {

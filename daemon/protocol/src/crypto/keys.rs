@@ -2,12 +2,13 @@
 
 use core::fmt;
 
-use p256::ecdsa::signature::{MultipartSigner, MultipartVerifier};
-use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p256::ecdsa::signature::MultipartSigner;
+use p256::ecdsa::{Signature, SigningKey};
 use p256::elliptic_curve::Generate;
 use p256::elliptic_curve::sec1::ToSec1Point;
 use p256::{NonZeroScalar, PublicKey};
 use rand_core::CryptoRng;
+use ring::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use zeroize::Zeroize;
 
 use super::Secret32;
@@ -70,9 +71,18 @@ impl EcPublicKey {
     }
 
     /// Verifies a raw `r ‖ s` ECDSA-P256-SHA256 signature over the concatenation of `parts`.
+    ///
+    /// Verification runs on `ring`: it is on every standard transaction's critical path,
+    /// twice (the phone checks the vehicle, the vehicle checks the phone), and ring's
+    /// P-256 verification is about four times faster than the pure-Rust one here. The
+    /// signature is first parsed by `p256` so that malformed and wrong signatures stay
+    /// distinct errors.
     pub fn verify(&self, parts: &[&[u8]], signature: &[u8]) -> Result<(), KeyError> {
-        let sig = Signature::from_slice(signature).map_err(|_| KeyError::MalformedSignature)?;
-        VerifyingKey::from(&self.key).multipart_verify(parts, &sig).map_err(|_| KeyError::BadSignature)
+        Signature::from_slice(signature).map_err(|_| KeyError::MalformedSignature)?;
+        let message = parts.concat();
+        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &self.uncompressed)
+            .verify(&message, signature)
+            .map_err(|_| KeyError::BadSignature)
     }
 
     pub(crate) const fn as_p256(&self) -> &PublicKey {

@@ -452,10 +452,10 @@ impl<'c> ReaderSession<'c> {
             return Ok(self.authenticated(established, Vec::new()));
         };
         let sealed = channel.seal(&request.encode()).map_err(ReaderError::Channel)?;
-        if let Some(max) = self.max_command {
-            if u32::try_from(sealed.len()).map_or(true, |len| len > max) {
-                return Err(ReaderError::CommandTooLarge { len: sealed.len(), max });
-            }
+        if let Some(max) = self.max_command
+            && u32::try_from(sealed.len()).map_or(true, |len| len > max)
+        {
+            return Err(ReaderError::CommandTooLarge { len: sealed.len(), max });
         }
         let apdu =
             CommandApdu::new(messages::CLA_PROPRIETARY, messages::INS_EXCHANGE, 0, 0).with_data(sealed).with_le(256);
