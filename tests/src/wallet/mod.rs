@@ -1,0 +1,285 @@
+//! The phone's wallet: its digital keys and fast-transaction contexts, kept in a JSON file
+//! between taps so a simulated phone behaves like a real one across runs (the second tap
+//! is fast because the first one's K_persistent was saved).
+//!
+//! The file holds private keys: it is written atomically with mode 0600, never printed,
+//! and [`Wallet`]'s `Debug` shows public data only.
+//!
+//! Format (version 1): `{"version": 1, "keys": [{"name", "vehicle_group_id" (32 hex),
+//! "vehicle_public_key" (130 hex), "endpoint_private_key" (64 hex), "endpoint_public_key"
+//! (130 hex, checked against the private key), "slot" (16 hex), "signaling",
+//! "private_mailbox" (hex), "confidential_mailbox" (hex)}], "contexts":
+//! [{"vehicle_group_id", "k_persistent" (64 hex)}]}`, contexts least recently used first.
+//! Unknown fields are refused, so a typo in a hand-edited wallet is caught.
+
+mod file;
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use carkey_protocol::crypto::{EcPublicKey, SigningKeyPair};
+use carkey_protocol::endpoint::{Credential, Endpoint};
+
+use crate::private_file;
+use file::{ContextRecord, KeyRecord, WalletFile};
+
+/// Refuse wallet files larger than this (a wallet with a hundred keys is ~300 KiB).
+const MAX_FILE_LEN: u64 = 4 * 1024 * 1024;
+
+/// Name given to a key created without one.
+pub const DEFAULT_KEY_NAME: &str = "carkey-phone";
+
+/// Why a wallet could not be read, written or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum WalletError {
+    /// There is no file at the path.
+    #[error("wallet {} does not exist (create it with `carkey-phone --wallet FILE new-key ...`)", .0.display())]
+    NotFound(PathBuf),
+    /// Reading or writing failed.
+    #[error("wallet {}: {source}", path.display())]
+    Io {
+        /// The wallet file.
+        path: PathBuf,
+        /// What failed.
+        source: io::Error,
+    },
+    /// The file is implausibly large.
+    #[error("wallet {} is larger than {MAX_FILE_LEN} bytes", .0.display())]
+    TooLarge(PathBuf),
+    /// The file is not JSON of the wallet's shape (with line and column).
+    #[error("wallet {} is not a valid wallet file: {source}", path.display())]
+    Syntax {
+        /// The wallet file.
+        path: PathBuf,
+        /// The JSON error.
+        source: serde_json::Error,
+    },
+    /// A field's value is invalid; the message names the key and field.
+    #[error("wallet {}: {what}", path.display())]
+    Invalid {
+        /// The wallet file.
+        path: PathBuf,
+        /// Which key or context, which field, and why.
+        what: String,
+    },
+    /// A key's name is invalid.
+    #[error("{0}")]
+    InvalidName(#[from] InvalidKeyName),
+    /// The wallet already holds a key for this vehicle (a phone holds one per vehicle).
+    #[error("the wallet already holds a key for vehicle group {0}")]
+    DuplicateVehicle(String),
+}
+
+/// A key name is 1–64 characters, without control characters or surrounding spaces (the
+/// same rule the vehicle applies to its key names).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a key name must be 1 to 64 characters without control characters or surrounding spaces")]
+pub struct InvalidKeyName;
+
+/// A validated key name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyName(String);
+
+impl KeyName {
+    /// Validates `name`.
+    pub fn new(name: &str) -> Result<Self, InvalidKeyName> {
+        let chars = name.chars().count();
+        if chars == 0 || chars > 64 || name.trim() != name || name.chars().any(char::is_control) {
+            return Err(InvalidKeyName);
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn default_name() -> Self {
+        Self(DEFAULT_KEY_NAME.to_owned())
+    }
+}
+
+/// What a new key is for.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    /// The vehicle's reader group identifier.
+    pub vehicle_group_id: [u8; 16],
+    /// The vehicle's long-term public key (verifies its AUTH1 signature).
+    pub vehicle_public: EcPublicKey,
+    /// The key slot; random when `None`.
+    pub slot: Option<[u8; 8]>,
+    /// A friendly name; [`DEFAULT_KEY_NAME`] when `None`.
+    pub name: Option<KeyName>,
+}
+
+/// The public facts of one key: what a script needs to enroll it in a vehicle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// Friendly name.
+    pub name: KeyName,
+    /// The vehicle's reader group identifier.
+    pub vehicle_group_id: [u8; 16],
+    /// The key slot.
+    pub slot: [u8; 8],
+    /// The key's long-term public key.
+    pub public_key: EcPublicKey,
+    /// Whether the phone holds a fast-transaction context for the vehicle.
+    pub has_context: bool,
+}
+
+/// A phone: an [`Endpoint`] with named keys, bound to a file.
+pub struct Wallet {
+    path: PathBuf,
+    endpoint: Endpoint,
+    names: HashMap<[u8; 16], KeyName>,
+}
+
+impl core::fmt::Debug for Wallet {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Wallet").field("path", &self.path).field("keys", &self.names.len()).finish_non_exhaustive()
+    }
+}
+
+impl Wallet {
+    /// An empty wallet for `path`; nothing is written until [`Wallet::save`].
+    pub fn create(path: &Path) -> Self {
+        Self { path: path.to_owned(), endpoint: Endpoint::new(), names: HashMap::new() }
+    }
+
+    /// Loads and validates the wallet at `path`.
+    pub fn load(path: &Path) -> Result<Self, WalletError> {
+        let io_error = |source| WalletError::Io { path: path.to_owned(), source };
+        let meta = std::fs::metadata(path).map_err(|source| match source.kind() {
+            io::ErrorKind::NotFound => WalletError::NotFound(path.to_owned()),
+            _ => io_error(source),
+        })?;
+        if meta.len() > MAX_FILE_LEN {
+            return Err(WalletError::TooLarge(path.to_owned()));
+        }
+        let text = std::fs::read(path).map_err(io_error)?;
+        let parsed: WalletFile =
+            serde_json::from_slice(&text).map_err(|source| WalletError::Syntax { path: path.to_owned(), source })?;
+        Self::from_file(path, &parsed).map_err(|what| WalletError::Invalid { path: path.to_owned(), what })
+    }
+
+    /// Loads the wallet at `path`, or starts an empty one if there is no file yet.
+    pub fn load_or_create(path: &Path) -> Result<Self, WalletError> {
+        match Self::load(path) {
+            Err(WalletError::NotFound(_)) => Ok(Self::create(path)),
+            other => other,
+        }
+    }
+
+    fn from_file(path: &Path, file: &WalletFile) -> Result<Self, String> {
+        if file.version != file::FORMAT_VERSION {
+            return Err(format!(
+                "format version {} is not supported (expected {})",
+                file.version,
+                file::FORMAT_VERSION
+            ));
+        }
+        let mut keys = Vec::with_capacity(file.keys.len());
+        for (index, record) in file.keys.iter().enumerate() {
+            let key = record.parse().map_err(|e| format!("key {}: {e}", index + 1))?;
+            if keys.iter().any(|k: &file::ParsedKey| k.credential.vehicle_group_id == key.credential.vehicle_group_id) {
+                return Err(format!("key {}: a second key for the same vehicle group", index + 1));
+            }
+            keys.push(key);
+        }
+        let contexts = file
+            .contexts
+            .iter()
+            .enumerate()
+            .map(|(index, c)| c.parse().map_err(|e| format!("context {}: {e}", index + 1)))
+            .collect::<Result<Vec<_>, _>>()?;
+        file::check_contexts(&contexts, &keys)?;
+
+        let mut wallet = Self::create(path);
+        for key in keys {
+            wallet.names.insert(key.credential.vehicle_group_id, key.name);
+            wallet.endpoint.add_credential(key.credential);
+        }
+        // Least recently used first: inserting in order restores the same order.
+        for (group, k_persistent) in contexts {
+            wallet.endpoint.contexts().insert(group, k_persistent);
+        }
+        Ok(wallet)
+    }
+
+    /// Writes the wallet to its file atomically, with mode 0600.
+    pub fn save(&mut self) -> Result<(), WalletError> {
+        let keys = self
+            .endpoint
+            .credentials()
+            .iter()
+            .map(|c| {
+                let name = self.names.get(&c.vehicle_group_id).cloned().unwrap_or_else(KeyName::default_name);
+                KeyRecord::from_credential(&name, c)
+            })
+            .collect();
+        let contexts = self.endpoint.contexts().iter().map(|(g, k)| ContextRecord::new(g, k)).collect();
+        let file = WalletFile { version: file::FORMAT_VERSION, keys, contexts };
+        let mut text = serde_json::to_vec_pretty(&file).map_err(|e| self.io_error(io::Error::other(e)))?;
+        text.push(b'\n');
+        private_file::write_atomically(&self.path, &text).map_err(|e| self.io_error(e))
+    }
+
+    fn io_error(&self, source: io::Error) -> WalletError {
+        WalletError::Io { path: self.path.clone(), source }
+    }
+
+    /// The wallet's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Creates a key pair (and a random slot unless given) for a vehicle. The wallet is
+    /// changed in memory; call [`Wallet::save`] to keep it.
+    pub fn new_key(&mut self, request: NewKey) -> Result<KeyInfo, WalletError> {
+        let group = request.vehicle_group_id;
+        if self.endpoint.credential(&group).is_some() {
+            return Err(WalletError::DuplicateVehicle(hex::encode(group)));
+        }
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let slot = request.slot.unwrap_or_else(|| {
+            let mut slot = [0u8; 8];
+            rand_core::Rng::fill_bytes(&mut rng, &mut slot);
+            slot
+        });
+        let key = SigningKeyPair::generate(&mut rng);
+        let name = request.name.unwrap_or_else(KeyName::default_name);
+        let info = KeyInfo {
+            name: name.clone(),
+            vehicle_group_id: group,
+            slot,
+            public_key: key.public().clone(),
+            has_context: false,
+        };
+        self.endpoint.add_credential(Credential::new(group, request.vehicle_public, key, slot));
+        self.names.insert(group, name);
+        Ok(info)
+    }
+
+    /// The public facts of every key, in the order they were added.
+    pub fn keys(&mut self) -> Vec<KeyInfo> {
+        let with_context: Vec<[u8; 16]> = self.endpoint.contexts().iter().map(|(g, _)| *g).collect();
+        self.endpoint
+            .credentials()
+            .iter()
+            .map(|c| KeyInfo {
+                name: self.names.get(&c.vehicle_group_id).cloned().unwrap_or_else(KeyName::default_name),
+                vehicle_group_id: c.vehicle_group_id,
+                slot: c.key_slot,
+                public_key: c.endpoint_key.public().clone(),
+                has_context: with_context.contains(&c.vehicle_group_id),
+            })
+            .collect()
+    }
+
+    /// The phone itself, to answer commands or to prepare mailboxes and contexts.
+    pub fn endpoint(&mut self) -> &mut Endpoint {
+        &mut self.endpoint
+    }
+}
