@@ -6,8 +6,9 @@ use carkey_core::audit::{AuditHead, verify_chain};
 use carkey_core::engine::{Command, Engine, EngineConfig, Reply};
 use carkey_core::ids::{KeyId, KeyName, ProfileId};
 use carkey_core::key::{DigitalKey, KeyState, Role};
+use carkey_core::ports::KeyStore;
 use carkey_core::ports::{BusError, VehicleBus, VehicleCommand, VehicleState};
-use carkey_core::profile::{AccessProfile, Action, ActionSet};
+use carkey_core::profile::{AccessProfile, Action, ActionSet, builtin_profiles};
 use carkey_core::time::{Validity, WallTime, WeeklySchedule};
 use carkey_protocol::crypto::EcPublicKey;
 use serde_json::json;
@@ -39,18 +40,17 @@ impl VehicleBus for NoVehicle {
     }
 }
 
-/// Runs a maintenance command and prints its result.
+/// Runs a maintenance command and prints its result. Reading commands leave no trace;
+/// changes (and the creation of the vehicle identity) go through the engine and its
+/// audit log.
 pub fn run(config: &Config, state: &StateDir, command: Maintenance) -> Result<(), AdminError> {
-    let store = state.open_store().map_err(err)?;
-    let engine_config = EngineConfig {
-        utc_offset: config.vehicle.utc_offset(),
-        version: format!("{} (maintenance)", env!("CARGO_PKG_VERSION")),
-    };
-    let clock = SystemClock::new(config.vehicle.clock_trust);
-    let mut engine = Engine::start(store, NoVehicle, clock, engine_config).map_err(err)?;
+    let mut store = state.open_store().map_err(err)?;
     match command {
         Maintenance::Identity(out) => {
-            let identity = engine.identity();
+            let identity = match store.load().map_err(err)?.identity {
+                Some(identity) => identity,
+                None => start_engine(config, store)?.identity().clone(),
+            };
             let (group, public) = (hex::encode(identity.group_id), hex::encode(identity.key.public().uncompressed()));
             if out.json {
                 println!("{}", json!({ "group_id": group, "public_key": public }));
@@ -59,21 +59,29 @@ pub fn run(config: &Config, state: &StateDir, command: Maintenance) -> Result<()
             }
             Ok(())
         }
-        Maintenance::Keys(command) => keys(&mut engine, command),
-        Maintenance::Profiles(command) => profiles(&mut engine, command),
+        Maintenance::Keys(KeysCommand::List(out)) => {
+            let mut keys: Vec<DigitalKey> = store.load().map_err(err)?.keys.into_iter().map(|k| k.key).collect();
+            keys.sort_by(|a, b| b.recency.cmp(&a.recency).then(a.id.cmp(&b.id)));
+            print_keys(&keys, out.json);
+            Ok(())
+        }
+        Maintenance::Profiles(ProfilesCommand::List(out)) => {
+            let mut profiles = builtin_profiles();
+            profiles.extend(store.load().map_err(err)?.profiles);
+            print_profiles(profiles, out.json)
+        }
+        Maintenance::Keys(command) => keys(&mut start_engine(config, store)?, command),
+        Maintenance::Profiles(command) => profiles(&mut start_engine(config, store)?, command),
         Maintenance::Audit { after, limit, verify, output } => {
-            drop(engine);
-            let mut store = state.open_store().map_err(err)?;
             if verify {
                 store.integrity_check().map_err(err)?;
                 let head = store.verify_audit().map_err(err)?;
                 println!("ok: database integrity and {} audit entries verified", head.seq);
                 return Ok(());
             }
-            let mut engine_store = store;
-            let entries = carkey_core::ports::KeyStore::audit_after(&mut engine_store, after, limit).map_err(err)?;
-            let first = entries.first().map(|e| AuditHead { seq: e.seq.saturating_sub(1), hash: e.prev_hash });
-            if let Some(start) = first {
+            let entries = store.audit_after(after, limit).map_err(err)?;
+            if let Some(first) = entries.first() {
+                let start = AuditHead { seq: first.seq.saturating_sub(1), hash: first.prev_hash };
                 verify_chain(start, &entries).map_err(err)?;
             }
             for e in entries {
@@ -98,6 +106,60 @@ pub fn run(config: &Config, state: &StateDir, command: Maintenance) -> Result<()
     }
 }
 
+fn start_engine(config: &Config, store: carkey_store::SqliteStore) -> Result<OfflineEngine, AdminError> {
+    let engine_config = EngineConfig {
+        utc_offset: config.vehicle.utc_offset(),
+        version: format!("{} (maintenance)", env!("CARGO_PKG_VERSION")),
+    };
+    Engine::start(store, NoVehicle, SystemClock::new(config.vehicle.clock_trust), engine_config).map_err(err)
+}
+
+fn print_keys(keys: &[DigitalKey], json: bool) {
+    if json {
+        println!("{}", serde_json::Value::Array(keys.iter().map(key_json).collect()));
+        return;
+    }
+    println!(
+        "{:<16}  {:<7} {:<14} {:<9} {:>6} {:>6} {:>6} {:>6} {:>6}  NAME",
+        "ID", "ROLE", "PROFILE", "STATE", "UNLOCK", "LOCK", "TRUNK", "START", "DENIED"
+    );
+    for k in keys {
+        let u = k.usage;
+        println!(
+            "{:<16}  {:<7} {:<14} {:<9} {:>6} {:>6} {:>6} {:>6} {:>6}  {}",
+            k.id.to_string(),
+            role(k.role),
+            k.profile.as_str(),
+            k.state.as_str(),
+            u.unlock,
+            u.lock,
+            u.trunk,
+            u.engine_start,
+            u.denied,
+            k.name
+        );
+    }
+}
+
+fn print_profiles(profiles: Vec<AccessProfile>, json: bool) -> Result<(), AdminError> {
+    if json {
+        println!("{}", serde_json::to_string(&profiles).map_err(err)?);
+        return Ok(());
+    }
+    for p in profiles {
+        let actions: Vec<&str> = p.actions.iter().map(Action::as_str).collect();
+        let schedule = p.schedule.map(|s| s.0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
+        println!(
+            "{:<16} {:<40} {:>9} {}",
+            p.id.as_str(),
+            actions.join(","),
+            p.speed_limit_kmh.map_or_else(|| "-".to_owned(), |s| format!("{s} km/h")),
+            schedule.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
 type OfflineEngine = Engine<carkey_store::SqliteStore, NoVehicle, SystemClock>;
 
 fn execute(engine: &mut OfflineEngine, command: Command) -> Result<Reply, AdminError> {
@@ -114,34 +176,7 @@ fn validity(not_before: Option<i64>, not_after: Option<i64>) -> Validity {
 
 fn keys(engine: &mut OfflineEngine, command: KeysCommand) -> Result<(), AdminError> {
     let command = match command {
-        KeysCommand::List(out) => {
-            let Reply::Keys(keys) = execute(engine, Command::ListKeys)? else { return Err(err("unexpected reply")) };
-            if out.json {
-                println!("{}", serde_json::Value::Array(keys.iter().map(key_json).collect()));
-            } else {
-                println!(
-                    "{:<16}  {:<7} {:<14} {:<9} {:>6} {:>6} {:>6} {:>6} {:>6}  NAME",
-                    "ID", "ROLE", "PROFILE", "STATE", "UNLOCK", "LOCK", "TRUNK", "START", "DENIED"
-                );
-                for k in keys {
-                    let u = k.usage;
-                    println!(
-                        "{:<16}  {:<7} {:<14} {:<9} {:>6} {:>6} {:>6} {:>6} {:>6}  {}",
-                        k.id.to_string(),
-                        role(k.role),
-                        k.profile.as_str(),
-                        k.state.as_str(),
-                        u.unlock,
-                        u.lock,
-                        u.trunk,
-                        u.engine_start,
-                        u.denied,
-                        k.name
-                    );
-                }
-            }
-            return Ok(());
-        }
+        KeysCommand::List(_) => return Err(err("listing needs no engine")),
         KeysCommand::Add { slot, public_key, name, profile, role, not_before, not_after } => {
             let bytes = hex::decode(public_key.trim()).map_err(|e| err(format!("public key: {e}")))?;
             Command::EnrollKey {
@@ -171,28 +206,7 @@ fn keys(engine: &mut OfflineEngine, command: KeysCommand) -> Result<(), AdminErr
 
 fn profiles(engine: &mut OfflineEngine, command: ProfilesCommand) -> Result<(), AdminError> {
     let command = match command {
-        ProfilesCommand::List(out) => {
-            let Reply::Profiles(profiles) = execute(engine, Command::ListProfiles)? else {
-                return Err(err("unexpected reply"));
-            };
-            if out.json {
-                println!("{}", serde_json::to_string(&profiles).map_err(err)?);
-            } else {
-                for p in profiles {
-                    let actions: Vec<&str> = p.actions.iter().map(Action::as_str).collect();
-                    let schedule =
-                        p.schedule.map(|s| s.0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
-                    println!(
-                        "{:<16} {:<40} {:>9} {}",
-                        p.id.as_str(),
-                        actions.join(","),
-                        p.speed_limit_kmh.map_or_else(|| "-".to_owned(), |s| format!("{s} km/h")),
-                        schedule.unwrap_or_default()
-                    );
-                }
-            }
-            return Ok(());
-        }
+        ProfilesCommand::List(_) => return Err(err("listing needs no engine")),
         ProfilesCommand::Put { name, actions, speed_limit, schedule, not_before, not_after } => {
             let actions: Vec<Action> = actions
                 .iter()

@@ -27,8 +27,15 @@ pub enum IdError {
 }
 
 /// A digital key's identifier: the 8-byte key slot the phone chose at enrolment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyId(pub [u8; 8]);
+
+/// Hex, like everywhere else the id is shown (logs, audit, D-Bus).
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyId({self})")
+    }
+}
 
 impl KeyId {
     /// The protocol's view of the same identifier.

@@ -1,0 +1,273 @@
+//! A car for black-box tests: the real `carkeyd` binary with simulated readers in a
+//! temporary directory, driven by the phone simulator of `carkey-tests`.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use carkey_protocol::crypto::EcPublicKey;
+use carkey_tests::report::{TapReport, TapResult, Transaction};
+use carkey_tests::tap::{TapOptions, tap};
+use carkey_tests::wallet::{KeyName, NewKey, Wallet};
+use serde_json::Value;
+
+pub const READERS: [&str; 4] = ["door-driver", "door-passenger", "trunk", "console"];
+pub const APDU_TIMEOUT_MS: u64 = 150;
+
+/// The daemon under test and everything around it.
+pub struct Car {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub state: PathBuf,
+    pub record: PathBuf,
+    child: Option<Child>,
+    env: Vec<(String, PathBuf)>,
+}
+
+impl Car {
+    pub fn new() -> Self {
+        Self::with_config("")
+    }
+
+    /// A car whose configuration has `extra` appended.
+    pub fn with_config(extra: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("carkeyd.toml");
+        let record = dir.path().join("vehicle-actions.jsonl");
+        let mut text = format!(
+            "[log]\ntarget = \"stderr\"\nlevel = \"info\"\n[nfc]\napdu_timeout_ms = {APDU_TIMEOUT_MS}\n\
+             [vehicle_bus]\nkind = \"recorder\"\nrecord_file = \"{}\"\n",
+            record.display()
+        );
+        for name in READERS {
+            text += &format!(
+                "[nfc.readers.{name}]\nlocation = \"{name}\"\ndriver = \"simulated\"\nsocket = \"{}\"\n",
+                dir.path().join("nfc").join(format!("{name}.sock")).display()
+            );
+        }
+        text += extra;
+        std::fs::write(&config, text).unwrap();
+        let state = dir.path().join("state");
+        Self { dir, config, state, record, child: None, env: Vec::new() }
+    }
+
+    /// Passes an environment variable to every carkeyd run (e.g. CREDENTIALS_DIRECTORY).
+    pub fn set_env(&mut self, name: &str, value: PathBuf) {
+        self.env.push((name.to_owned(), value));
+    }
+
+    pub fn socket(&self, reader: &str) -> PathBuf {
+        self.dir.path().join("nfc").join(format!("{reader}.sock"))
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_carkeyd"));
+        command.arg("--config").arg(&self.config).arg("--state-dir").arg(&self.state);
+        command.env_remove("NOTIFY_SOCKET").env_remove("CREDENTIALS_DIRECTORY").env_remove("STATE_DIRECTORY");
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        command
+    }
+
+    /// Runs a maintenance command.
+    pub fn maintenance(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    /// Runs a maintenance command that must succeed; returns stdout.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = self.maintenance(args);
+        assert!(out.status.success(), "carkeyd {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn identity(&self) -> ([u8; 16], EcPublicKey) {
+        let id: Value = serde_json::from_str(&self.admin(&["identity", "--json"])).unwrap();
+        let mut group = [0u8; 16];
+        hex::decode_to_slice(id["group_id"].as_str().unwrap(), &mut group).unwrap();
+        let public = EcPublicKey::from_uncompressed(&hex::decode(id["public_key"].as_str().unwrap()).unwrap()).unwrap();
+        (group, public)
+    }
+
+    /// A phone with a key for this car, enrolled with `profile`.
+    pub fn enroll(&self, name: &str, profile: &str) -> Phone {
+        let phone = self.phone_with_key(name);
+        let role = if profile == "owner" { "owner" } else { "friend" };
+        self.admin(&[
+            "keys",
+            "add",
+            "--slot",
+            &phone.slot,
+            "--public-key",
+            &phone.public_key,
+            "--name",
+            name,
+            "--profile",
+            profile,
+            "--role",
+            role,
+        ]);
+        phone
+    }
+
+    /// A phone holding a key for this car that the car does not know.
+    pub fn phone_with_key(&self, name: &str) -> Phone {
+        let (group, public) = self.identity();
+        let path = self.dir.path().join(format!("{name}.wallet"));
+        let mut wallet = Wallet::create(&path);
+        let info = wallet
+            .new_key(NewKey {
+                vehicle_group_id: group,
+                vehicle_public: public,
+                slot: None,
+                name: Some(KeyName::new(name).unwrap()),
+            })
+            .unwrap();
+        wallet.save().unwrap();
+        Phone { wallet: path, slot: hex::encode(info.slot), public_key: hex::encode(info.public_key.uncompressed()) }
+    }
+
+    /// Starts the daemon and waits for sd_notify READY=1. Returns the time it took.
+    pub fn start(&mut self) -> Duration {
+        assert!(self.child.is_none(), "already running");
+        let notify = self.dir.path().join("notify.sock");
+        let _ = std::fs::remove_file(&notify);
+        let listener = UnixDatagram::bind(&notify).unwrap();
+        listener.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let stderr =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("carkeyd.log")).unwrap();
+        let started = Instant::now();
+        let child = self.command().env("NOTIFY_SOCKET", &notify).stdin(Stdio::null()).stderr(stderr).spawn().unwrap();
+        self.child = Some(child);
+        let mut buf = [0u8; 512];
+        loop {
+            let n = listener
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("no READY=1 from carkeyd ({e}); log:\n{}", self.log()));
+            if String::from_utf8_lossy(&buf[..n]).lines().any(|l| l == "READY=1") {
+                return started.elapsed();
+            }
+        }
+    }
+
+    /// Starts the daemon expecting it to fail; returns its exit status and stderr.
+    pub fn start_failing(&self) -> (ExitStatus, String) {
+        let mut child =
+            self.command().stdin(Stdio::null()).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("carkeyd kept running");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let out = child.wait_with_output().unwrap();
+        (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// SIGTERM and wait.
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "carkeyd ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("carkeyd.log")).unwrap_or_default()
+    }
+
+    /// The audit log (the daemon must be stopped: maintenance needs the state directory).
+    pub fn audit(&self) -> Vec<Value> {
+        self.admin(&["audit", "--json"]).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    /// The decisions in the audit log, as (key or null, action, transaction, denial or null).
+    pub fn decisions(&self) -> Vec<(Value, String, String, Value)> {
+        self.audit()
+            .into_iter()
+            .filter(|e| e["event"]["event"] == "decision")
+            .map(|e| {
+                let ev = &e["event"];
+                (
+                    ev["key"].clone(),
+                    ev["action"].as_str().unwrap().to_owned(),
+                    ev["transaction"].as_str().unwrap().to_owned(),
+                    ev["denied"].clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// Commands the vehicle-bus recorder saw.
+    pub fn vehicle_commands(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.record)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["command"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+impl Drop for Car {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A phone simulator with its wallet file.
+pub struct Phone {
+    pub wallet: PathBuf,
+    pub slot: String,
+    pub public_key: String,
+}
+
+impl Phone {
+    pub fn tap(&self, car: &Car, reader: &str) -> TapReport {
+        self.tap_with(car, reader, &TapOptions::default())
+    }
+
+    pub fn tap_with(&self, car: &Car, reader: &str, options: &TapOptions) -> TapReport {
+        let mut wallet = Wallet::load(&self.wallet).unwrap();
+        let report = tap(&car.socket(reader), &mut wallet, options).unwrap();
+        wallet.save().unwrap();
+        report
+    }
+
+    /// Taps and asserts the outcome.
+    pub fn expect(&self, car: &Car, reader: &str, result: TapResult, transaction: Transaction) -> TapReport {
+        let report = self.tap(car, reader);
+        assert_eq!((report.result, report.transaction), (result, transaction), "{report:?}\nlog:\n{}", car.log());
+        report
+    }
+}
+
+pub fn wallet_path(path: &Path) -> &Path {
+    path
+}
