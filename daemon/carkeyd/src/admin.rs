@@ -191,6 +191,27 @@ fn keys(engine: &mut OfflineEngine, command: KeysCommand) -> Result<(), AdminErr
                 validity: validity(not_before, not_after),
             }
         }
+        KeysCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| err(format!("{}: {e}", file.display())))?;
+            let mut count = 0usize;
+            for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                let at = |e: &dyn std::fmt::Display| err(format!("{}:{}: {e}", file.display(), index + 1));
+                let entry: ImportLine = serde_json::from_str(line).map_err(|e| at(&e))?;
+                let bytes = hex::decode(entry.public_key.trim()).map_err(|e| at(&e))?;
+                let command = Command::EnrollKey {
+                    id: key_id(&entry.slot).map_err(|e| at(&e))?,
+                    name: KeyName::new(&entry.name).map_err(|e| at(&e))?,
+                    endpoint: EcPublicKey::from_uncompressed(&bytes).map_err(|e| at(&e))?,
+                    role: entry.role.unwrap_or(Role::Friend),
+                    profile: ProfileId::new(entry.profile.as_deref().unwrap_or("driver")).map_err(|e| at(&e))?,
+                    validity: Validity::ALWAYS,
+                };
+                execute(engine, command).map_err(|e| at(&e))?;
+                count += 1;
+            }
+            println!("ok: {count} keys enrolled");
+            return Ok(());
+        }
         KeysCommand::Rename { id, name } => Command::Rename(key_id(&id)?, KeyName::new(&name).map_err(err)?),
         KeysCommand::SetProfile { id, profile } => {
             Command::SetProfile(key_id(&id)?, ProfileId::new(&profile).map_err(err)?)
@@ -230,6 +251,19 @@ fn profiles(engine: &mut OfflineEngine, command: ProfilesCommand) -> Result<(), 
     execute(engine, command)?;
     println!("ok");
     Ok(())
+}
+
+/// One line of `keys import`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportLine {
+    slot: String,
+    public_key: String,
+    name: String,
+    #[serde(default)]
+    profile: Option<String>,
+    #[serde(default)]
+    role: Option<Role>,
 }
 
 const fn role(role: Role) -> &'static str {

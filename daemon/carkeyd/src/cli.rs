@@ -92,6 +92,13 @@ pub enum KeysCommand {
         #[arg(long)]
         not_after: Option<i64>,
     },
+    /// Enroll many keys from a JSON-lines file (end-of-line provisioning): one object per
+    /// line with `slot`, `public_key`, `name`, and optionally `profile` and `role`. Each
+    /// key is committed on its own; the first refused line stops the import.
+    Import {
+        /// The file.
+        file: PathBuf,
+    },
     /// Rename a key.
     Rename {
         /// Key id.

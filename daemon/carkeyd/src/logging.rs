@@ -1,16 +1,21 @@
 //! Tracing to stderr, or to the journal with structured fields when run by systemd.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{LogConfig, LogTarget};
 
-/// Installs the global subscriber. `RUST_LOG` overrides the configured level.
+/// Installs the global subscriber. `RUST_LOG` overrides the configured level; an
+/// unparsable filter falls back to `info`.
 pub fn init(config: &LogConfig) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&config.level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    // `Targets` (`info`, `warn,carkey_core=debug`) rather than a regex-based filter: the
+    // daemon's size on the head unit matters more than per-field filtering.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|s| s.parse::<Targets>().ok())
+        .or_else(|| config.level.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
     // systemd sets JOURNAL_STREAM when stdout/stderr are connected to the journal.
     let journald = match config.target {
         LogTarget::Journald => true,

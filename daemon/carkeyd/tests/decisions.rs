@@ -125,3 +125,22 @@ fn an_unknown_phone_is_denied_and_sees_exactly_what_a_refused_known_phone_sees()
     let decisions = car.decisions();
     assert_eq!(decisions[1], (Value::Null, "unlock".into(), "standard".into(), json!("UnknownKey")));
 }
+
+#[test]
+fn keys_imported_in_bulk_work_and_a_bad_line_stops_the_import() {
+    let mut car = Car::new();
+    let phones = car.enroll_many(3, "driver");
+    let bad = car.dir.path().join("bad.jsonl");
+    std::fs::write(&bad, format!("{{\"slot\":\"{}\",\"public_key\":\"04\",\"name\":\"x\"}}\n", "ab".repeat(8)))
+        .unwrap();
+    let out = car.maintenance(&["keys", "import", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.jsonl:1"), "{}", String::from_utf8_lossy(&out.stderr));
+    car.start();
+    for phone in &phones {
+        phone.expect(&car, "door-driver", Success, Standard);
+    }
+    car.stop();
+    let keys: Value = serde_json::from_str(&car.admin(&["keys", "list", "--json"])).unwrap();
+    assert_eq!(keys.as_array().unwrap().len(), 3);
+}

@@ -17,6 +17,16 @@ pub enum Role {
     Friend,
 }
 
+impl Role {
+    /// Stable spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Friend => "friend",
+        }
+    }
+}
+
 /// Whether a key works.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "state", content = "reason")]

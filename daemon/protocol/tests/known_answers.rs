@@ -121,10 +121,11 @@ fn transcript_layout_matches_golden_vectors() {
 #[test]
 fn standard_key_split_matches_golden_vectors() {
     let g = Golden::load();
-    let (t, endpoint, reader_eph, endpoint_eph) = golden_transcript(&g);
-    let z = reader_eph.diffie_hellman(endpoint_eph.public());
+    let (t, endpoint, mut reader_eph, mut endpoint_eph) = golden_transcript(&g);
+    let (reader_public, endpoint_public) = (reader_eph.public().clone(), endpoint_eph.public().clone());
+    let z = reader_eph.diffie_hellman(&endpoint_public).unwrap();
     assert_eq!(z, g.secret("z"));
-    assert_eq!(endpoint_eph.diffie_hellman(reader_eph.public()), z);
+    assert_eq!(endpoint_eph.diffie_hellman(&reader_public).unwrap(), z);
     let k_dh = schedule::derive_k_dh(&z, &t.transaction_id);
     assert_eq!(k_dh, g.secret("k_dh"));
     let keys = StandardKeys::derive(&k_dh, &t);

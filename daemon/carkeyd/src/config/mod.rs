@@ -236,6 +236,12 @@ impl Config {
                 ));
             }
         }
+        if self.log.level.parse::<tracing_subscriber::filter::Targets>().is_err() {
+            return invalid(format!(
+                "log.level = {:?} is not a filter like \"info\" or \"warn,carkey_core=debug\"",
+                self.log.level
+            ));
+        }
         if self.state.directory.as_os_str().is_empty() {
             return invalid("state.directory is empty".to_owned());
         }

@@ -90,6 +90,7 @@ fn rules_across_fields_are_checked() {
     for (bad, needle) in [
         ("[nfc]\napdu_timeout_ms = 5000\n", "apdu_timeout_ms"),
         ("[vehicle]\nutc_offset_minutes = 2000\n", "utc_offset_minutes"),
+        ("[log]\nlevel = \"carkey=verbose\"\n", "log.level"),
         ("[nfc.readers.Door]\nlocation = \"trunk\"\ndriver = \"simulated\"\nsocket = \"/s\"\n", "reader name"),
         ("[nfc.readers.a]\nlocation = \"trunk\"\ndriver = \"simulated\"\nsocket = \"rel.sock\"\n", "absolute"),
         (

@@ -116,7 +116,31 @@ impl Car {
 
     /// A phone holding a key for this car that the car does not know.
     pub fn phone_with_key(&self, name: &str) -> Phone {
-        let (group, public) = self.identity();
+        self.phone_for(&self.identity(), name)
+    }
+
+    /// `n` phones enrolled with `profile` in one maintenance run.
+    pub fn enroll_many(&self, n: usize, profile: &str) -> Vec<Phone> {
+        let identity = self.identity();
+        let phones: Vec<Phone> = (0..n).map(|i| self.phone_for(&identity, &format!("phone-{i}"))).collect();
+        let lines: String = phones
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                serde_json::json!({ "slot": p.slot, "public_key": p.public_key, "name": format!("phone {i}"), "profile": profile })
+                    .to_string()
+                    + "\n"
+            })
+            .collect();
+        let file = self.dir.path().join("import.jsonl");
+        std::fs::write(&file, lines).unwrap();
+        let out = self.admin(&["keys", "import", file.to_str().unwrap()]);
+        assert_eq!(out.trim(), format!("ok: {n} keys enrolled"));
+        phones
+    }
+
+    fn phone_for(&self, (group, public): &([u8; 16], EcPublicKey), name: &str) -> Phone {
+        let (group, public) = (*group, public.clone());
         let path = self.dir.path().join(format!("{name}.wallet"));
         let mut wallet = Wallet::create(&path);
         let info = wallet

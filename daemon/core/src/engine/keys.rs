@@ -34,7 +34,7 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
                     usage: Usage::default(),
                     recency: 0,
                 };
-                let change = format!("enrolled as {:?} with profile {}", key.role, key.profile);
+                let change = format!("enrolled as {} with profile {}", key.role.as_str(), key.profile);
                 self.write_key(StoredKey { key, k_persistent: None, immobilizer_token: None }, Vec::new(), change)
             }
             Command::Rename(id, name) => {

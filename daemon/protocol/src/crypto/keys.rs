@@ -28,6 +28,9 @@ pub enum KeyError {
     /// Well-formed but does not verify.
     #[error("ECDSA signature does not verify")]
     BadSignature,
+    /// An ephemeral key was asked to agree a second time.
+    #[error("ephemeral key already used")]
+    EphemeralUsed,
 }
 
 /// A validated P-256 public key, kept together with its uncompressed encoding because the
@@ -152,18 +155,44 @@ impl fmt::Debug for SigningKeyPair {
     }
 }
 
-/// An ephemeral P-256 key pair for one transaction's ECDH.
+/// An ephemeral P-256 key pair for one transaction's ECDH. It agrees once: a second
+/// [`EphemeralKeyPair::diffie_hellman`] is an error, so a key cannot be reused by mistake.
 pub struct EphemeralKeyPair {
-    secret: NonZeroScalar,
+    secret: Option<EphemeralSecret>,
     public: EcPublicKey,
 }
 
+/// Generated keys live inside `ring`, whose P-256 ECDH is several times faster than the
+/// pure-Rust arithmetic and never exposes the scalar; fixed keys (known-answer tests) use
+/// `p256`, so both implementations are checked against each other by every round trip.
+enum EphemeralSecret {
+    Ring(ring::agreement::EphemeralPrivateKey),
+    Fixed(NonZeroScalar),
+}
+
 impl EphemeralKeyPair {
-    /// Generates a fresh ephemeral key pair.
-    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        let secret = NonZeroScalar::generate_from_rng(rng);
+    /// Generates a fresh ephemeral key pair from the operating system's generator.
+    pub fn generate() -> Self {
+        let rng = ring::rand::SystemRandom::new();
+        match ring::agreement::EphemeralPrivateKey::generate(&ring::agreement::ECDH_P256, &rng) {
+            Ok(secret) => {
+                let public =
+                    secret.compute_public_key().ok().and_then(|p| EcPublicKey::from_uncompressed(p.as_ref()).ok());
+                if let Some(public) = public {
+                    return Self { secret: Some(EphemeralSecret::Ring(secret)), public };
+                }
+                Self::generate_p256()
+            }
+            // Only if the OS generator failed; p256 then asks it again through getrandom.
+            Err(_) => Self::generate_p256(),
+        }
+    }
+
+    fn generate_p256() -> Self {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let secret = NonZeroScalar::generate_from_rng(&mut rng);
         let public = EcPublicKey::from_key(PublicKey::from_secret_scalar(&secret));
-        Self { secret, public }
+        Self { secret: Some(EphemeralSecret::Fixed(secret)), public }
     }
 
     /// Deterministic construction for known-answer tests.
@@ -171,7 +200,7 @@ impl EphemeralKeyPair {
         let secret = p256::SecretKey::from_slice(bytes).map_err(|_| KeyError::InvalidPrivateKey)?;
         let scalar = secret.to_nonzero_scalar();
         let public = EcPublicKey::from_key(PublicKey::from_secret_scalar(&scalar));
-        Ok(Self { secret: scalar, public })
+        Ok(Self { secret: Some(EphemeralSecret::Fixed(scalar)), public })
     }
 
     /// The public half, sent to the peer.
@@ -180,15 +209,32 @@ impl EphemeralKeyPair {
     }
 
     /// ECDH with the peer's ephemeral public key: the x coordinate of the shared point.
-    pub fn diffie_hellman(&self, peer: &EcPublicKey) -> Secret32 {
-        ecdh(&self.secret, peer)
+    /// Consumes the private key.
+    pub fn diffie_hellman(&mut self, peer: &EcPublicKey) -> Result<Secret32, KeyError> {
+        match self.secret.take().ok_or(KeyError::EphemeralUsed)? {
+            EphemeralSecret::Fixed(mut scalar) => {
+                let shared = ecdh(&scalar, peer);
+                // NonZeroScalar is Copy and does not wipe itself on drop.
+                scalar.zeroize();
+                Ok(shared)
+            }
+            EphemeralSecret::Ring(secret) => {
+                let peer = ring::agreement::UnparsedPublicKey::new(&ring::agreement::ECDH_P256, peer.uncompressed());
+                ring::agreement::agree_ephemeral(secret, &peer, Secret32::from_slice)
+                    .ok()
+                    .flatten()
+                    .ok_or(KeyError::InvalidPublicKey)
+            }
+        }
     }
 }
 
 impl Drop for EphemeralKeyPair {
     fn drop(&mut self) {
-        // NonZeroScalar is Copy and does not wipe itself on drop.
-        self.secret.zeroize();
+        // ring wipes its own keys; a p256 scalar must be wiped here.
+        if let Some(EphemeralSecret::Fixed(scalar)) = &mut self.secret {
+            scalar.zeroize();
+        }
     }
 }
 
@@ -216,9 +262,16 @@ mod tests {
 
     #[test]
     fn ecdh_agrees_both_ways() {
-        let a = EphemeralKeyPair::generate(&mut rng());
-        let b = EphemeralKeyPair::generate(&mut rng());
-        assert_eq!(a.diffie_hellman(b.public()), b.diffie_hellman(a.public()));
+        let mut a = EphemeralKeyPair::generate();
+        let mut b = EphemeralKeyPair::generate();
+        let (a_public, b_public) = (a.public().clone(), b.public().clone());
+        assert_eq!(a.diffie_hellman(&b_public).unwrap(), b.diffie_hellman(&a_public).unwrap());
+        assert_eq!(a.diffie_hellman(&b_public), Err(KeyError::EphemeralUsed));
+        // ring (generated) and p256 (fixed) agree with each other.
+        let mut fixed = EphemeralKeyPair::from_private_bytes(&[7; 32]).unwrap();
+        let mut generated = EphemeralKeyPair::generate();
+        let (f, g) = (fixed.public().clone(), generated.public().clone());
+        assert_eq!(fixed.diffie_hellman(&g).unwrap(), generated.diffie_hellman(&f).unwrap());
     }
 
     #[test]

@@ -201,7 +201,7 @@ impl Endpoint {
         }
         let group_id = group_id(&command.reader_id);
         let credential = self.credentials.iter().position(|c| c.vehicle_group_id == group_id);
-        let ephemeral = EphemeralKeyPair::generate(rng);
+        let ephemeral = EphemeralKeyPair::generate();
         let transcript = Transcript {
             reader_public_x: credential
                 .and_then(|i| self.credentials.get(i))
@@ -264,7 +264,7 @@ impl Endpoint {
         let Session::Authenticating(handshake) = core::mem::replace(&mut self.session, Session::Idle) else {
             return Err(StatusWord::CONDITIONS_NOT_SATISFIED);
         };
-        let Handshake { transcript, ephemeral, reader_ephemeral, credential, select, .. } = *handshake;
+        let Handshake { transcript, mut ephemeral, reader_ephemeral, credential, select, .. } = *handshake;
         let command = Auth1Command::parse(data).map_err(|_| StatusWord::WRONG_DATA)?;
         // Only a vehicle this phone holds a key for can sign; anyone else learns nothing.
         let index = credential.ok_or(StatusWord::SECURITY_STATUS_NOT_SATISFIED)?;
@@ -280,7 +280,7 @@ impl Endpoint {
             .verify(&[&reader_signed], &command.signature)
             .map_err(|_| StatusWord::SECURITY_STATUS_NOT_SATISFIED)?;
 
-        let z = ephemeral.diffie_hellman(&reader_ephemeral);
+        let z = ephemeral.diffie_hellman(&reader_ephemeral).map_err(|_| StatusWord::SECURITY_STATUS_NOT_SATISFIED)?;
         let k_dh = schedule::derive_k_dh(&z, &transcript.transaction_id);
         let keys = StandardKeys::derive(&k_dh, &transcript);
         let endpoint_x = *cred.endpoint_key.public().x();

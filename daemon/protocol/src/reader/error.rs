@@ -67,6 +67,9 @@ pub enum ReaderError {
     /// The endpoint's AUTH1 signature is malformed or does not verify.
     #[error("endpoint signature rejected: {0}")]
     EndpointSignature(KeyError),
+    /// ECDH with the endpoint's ephemeral key failed (a reused session).
+    #[error("key agreement: {0}")]
+    KeyAgreement(KeyError),
     /// The endpoint proved possession of a key this vehicle has not enrolled.
     #[error("endpoint key is not enrolled in this vehicle")]
     UnknownEndpoint,

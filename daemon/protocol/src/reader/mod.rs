@@ -61,9 +61,10 @@ pub struct PreparedTransaction {
 }
 
 impl PreparedTransaction {
-    /// Generates a fresh ephemeral key pair and transaction identifier.
+    /// Generates a fresh ephemeral key pair (from the OS generator) and a transaction
+    /// identifier (from `rng`).
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        let ephemeral = EphemeralKeyPair::generate(rng);
+        let ephemeral = EphemeralKeyPair::generate();
         let mut transaction_id = [0u8; 16];
         rng.fill_bytes(&mut transaction_id);
         Self { ephemeral, transaction_id }
@@ -355,7 +356,7 @@ impl<'c> ReaderSession<'c> {
         }
 
         // Standard: fresh ECDH, sign, and wait for the endpoint's proof.
-        let z = self.prepared.ephemeral.diffie_hellman(&auth0.endpoint_ephemeral);
+        let z = self.prepared.ephemeral.diffie_hellman(&auth0.endpoint_ephemeral).map_err(ReaderError::KeyAgreement)?;
         let k_dh = schedule::derive_k_dh(&z, &transcript.transaction_id);
         let keys = StandardKeys::derive(&k_dh, &transcript);
         let signed = messages::auth1_signed_data(
