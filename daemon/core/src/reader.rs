@@ -119,6 +119,9 @@ async fn run<T: NfcTarget>(
         match session.handle_response(&response, directory)? {
             Step::Transmit(next) => command = next,
             Step::Authenticated(auth) => return Ok(auth),
+            // The plans here do not read an unenrolled phone's mailboxes (yet): it is
+            // simply an unknown key.
+            Step::Unenrolled(_) => return Err(TapError::Protocol(ReaderError::UnknownEndpoint)),
             Step::Finished => break,
         }
     }

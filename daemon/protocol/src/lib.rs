@@ -43,6 +43,7 @@
 //! # Ok::<(), carkey_protocol::reader::ReaderError>(())
 //! ```
 
+pub mod attestation;
 pub mod channel;
 pub mod codec;
 pub mod crypto;
@@ -52,3 +53,4 @@ pub mod mailbox;
 pub mod messages;
 pub mod reader;
 pub mod schedule;
+pub mod spake2plus;

@@ -7,7 +7,7 @@ use rand_core::CryptoRng;
 
 use crate::endpoint::Endpoint;
 use crate::messages::ControlFlowStatus;
-use crate::reader::{Authenticated, KeyDirectory, ReaderError, ReaderSession, Step};
+use crate::reader::{Authenticated, KeyDirectory, ReaderError, ReaderSession, Step, Unenrolled};
 
 /// At most this many command/response exchanges per transaction (a loop guard).
 const MAX_EXCHANGES: usize = 64;
@@ -45,6 +45,13 @@ pub fn run_with<D: KeyDirectory, R: CryptoRng + ?Sized>(
                 endpoint.field_off();
                 return Ok(outcome);
             }
+            Ok(Step::Unenrolled(_)) => {
+                if let Some(cf) = session.control_flow(ControlFlowStatus::Denied, 0) {
+                    endpoint.process(&cf, rng);
+                }
+                endpoint.field_off();
+                return Err(ReaderError::UnknownEndpoint);
+            }
             Ok(Step::Finished) => break,
             Err(error) => {
                 if let Some(cf) = session.control_flow(ControlFlowStatus::Failure, 0) {
@@ -57,4 +64,37 @@ pub fn run_with<D: KeyDirectory, R: CryptoRng + ?Sized>(
     }
     endpoint.field_off();
     Err(ReaderError::UnexpectedResponse)
+}
+
+/// Runs `session` until the endpoint proves a key the vehicle does not know and its
+/// `on_unknown` mailbox reads are done (the friend's first tap); the endpoint is told
+/// `decision`. Any other ending is an error (`UnexpectedResponse` for an enrolled key).
+pub fn run_unenrolled<D: KeyDirectory, R: CryptoRng + ?Sized>(
+    session: &mut ReaderSession<'_>,
+    endpoint: &mut Endpoint,
+    directory: &D,
+    rng: &mut R,
+    decision: ControlFlowStatus,
+) -> Result<Box<Unenrolled>, ReaderError> {
+    let mut command = session.start()?;
+    let result = (|| {
+        for _ in 0..MAX_EXCHANGES {
+            let response = endpoint.process(&command, rng);
+            match session.handle_response(&response, directory)? {
+                Step::Transmit(next) => command = next,
+                Step::Unenrolled(outcome) => return Ok(outcome),
+                Step::Authenticated(_) | Step::Finished => break,
+            }
+        }
+        Err(ReaderError::UnexpectedResponse)
+    })();
+    let status = if result.is_ok() { decision } else { ControlFlowStatus::Failure };
+    if let Some(cf) = session.control_flow(status, 0) {
+        let ack = endpoint.process(&cf, rng);
+        if result.is_ok() {
+            session.handle_response(&ack, directory)?;
+        }
+    }
+    endpoint.field_off();
+    result
 }

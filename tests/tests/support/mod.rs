@@ -110,7 +110,7 @@ fn run(stream: UnixStream, vehicle: &mut Vehicle, tap: &Tap) -> ReaderOutcome {
                 assert!(matches!(session.handle_response(&ack, &vehicle.directory), Ok(Step::Finished)));
                 return ReaderOutcome::Authenticated { kind: auth.kind, mailbox_reads: auth.mailbox_reads };
             }
-            Ok(Step::Finished) => panic!("finished before authentication"),
+            Ok(Step::Finished | Step::Unenrolled(_)) => panic!("ended before authentication"),
             Err(error) => {
                 if let Some(control_flow) = session.control_flow(ControlFlowStatus::Failure, 0) {
                     let _ = link.transceive(&control_flow);

@@ -402,6 +402,12 @@ pub fn reader_responses(data: &[u8]) {
                     if outcome.signaling & 1 == 0 { ControlFlowStatus::Success } else { ControlFlowStatus::Denied };
                 assert!(session.control_flow(status, 0).is_some(), "no CONTROL FLOW after authentication");
             }
+            Ok(Step::Unenrolled(_)) => {
+                assert!(
+                    session.control_flow(ControlFlowStatus::Denied, 0).is_some(),
+                    "no CONTROL FLOW when unenrolled"
+                );
+            }
             Ok(Step::Finished) => {
                 assert!(session.is_over(), "finished session is not over");
                 return;
@@ -579,6 +585,7 @@ fn record(selector: u8, phone: &mut Endpoint) -> Recording {
         next = match session.handle_response(&response, &fixture.directory) {
             Ok(Step::Transmit(command)) => Some(command),
             Ok(Step::Authenticated(_)) => session.control_flow(ControlFlowStatus::Success, 0),
+            Ok(Step::Unenrolled(_)) => session.control_flow(ControlFlowStatus::Denied, 0),
             Ok(Step::Finished) => None,
             Err(_) => session.control_flow(ControlFlowStatus::Failure, 0x01),
         };

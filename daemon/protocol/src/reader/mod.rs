@@ -89,22 +89,33 @@ pub struct TransactionPlan {
     pub flow: Auth0Flow,
     /// Mailbox operations to run on the secure channel once authenticated.
     pub exchange: Option<ExchangeRequest>,
+    /// Mailbox operations to run when the endpoint proves a key this vehicle has not
+    /// enrolled (e.g. reading a friend's share attestation from its private mailbox). With
+    /// `None` such an endpoint ends in [`ReaderError::UnknownEndpoint`]; with a request it
+    /// ends in [`Step::Unenrolled`].
+    pub on_unknown: Option<ExchangeRequest>,
 }
 
 impl TransactionPlan {
     /// Fast if possible, no mailbox access.
     pub const fn fast() -> Self {
-        Self { flow: Auth0Flow::Fast, exchange: None }
+        Self { flow: Auth0Flow::Fast, exchange: None, on_unknown: None }
     }
 
     /// Standard only, no mailbox access.
     pub const fn standard() -> Self {
-        Self { flow: Auth0Flow::Standard, exchange: None }
+        Self { flow: Auth0Flow::Standard, exchange: None, on_unknown: None }
     }
 
     /// Adds mailbox operations.
     pub fn with_exchange(mut self, request: ExchangeRequest) -> Self {
         self.exchange = Some(request);
+        self
+    }
+
+    /// Adds mailbox operations for an endpoint whose key is not enrolled.
+    pub fn with_unknown_exchange(mut self, request: ExchangeRequest) -> Self {
+        self.on_unknown = Some(request);
         self
     }
 }
@@ -191,13 +202,42 @@ pub enum Step {
     Transmit(Vec<u8>),
     /// The endpoint is authenticated. Decide, then call [`ReaderSession::control_flow`].
     Authenticated(Box<Authenticated>),
+    /// The endpoint proved possession of a key this vehicle has not enrolled (standard
+    /// transaction only), and the plan asked to read its mailboxes anyway. It is *not*
+    /// authenticated as any key: the caller decides (e.g. from a share attestation), then
+    /// calls [`ReaderSession::control_flow`].
+    Unenrolled(Box<Unenrolled>),
     /// The endpoint acknowledged CONTROL FLOW; the transaction is over.
     Finished,
 }
 
+/// An endpoint that proved a key the vehicle does not know.
+pub struct Unenrolled {
+    /// Its long-term public key (its signature over this transaction verified).
+    pub endpoint: EcPublicKey,
+    /// The slot identifier it reported (tag 4E).
+    pub reported_key_slot: [u8; 8],
+    /// The K_persistent to store if the caller enrolls it now.
+    pub new_k_persistent: Secret32,
+    /// Data of the plan's `on_unknown` reads, in order.
+    pub mailbox_reads: Vec<Vec<u8>>,
+}
+
+/// Mailbox data may hold attestations and tokens, so `Debug` shows only lengths.
+impl core::fmt::Debug for Unenrolled {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Unenrolled")
+            .field("endpoint", &self.endpoint)
+            .field("reported_key_slot", &self.reported_key_slot)
+            .field("mailbox_read_lengths", &self.mailbox_reads.iter().map(Vec::len).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Identity and keys established by the time the secure channel opens.
 struct Established {
-    slot: KeySlot,
+    /// `None`: the endpoint's key is not enrolled (only with a plan's `on_unknown`).
+    slot: Option<KeySlot>,
     endpoint: EcPublicKey,
     kind: TransactionKind,
     ursk: Secret32,
@@ -390,7 +430,7 @@ impl<'c> ReaderSession<'c> {
             let content = CryptogramPlaintext::parse(&plaintext).map_err(|_| ReaderError::MalformedCryptogram)?;
             let keys = search.full_keys(candidate.k_persistent, candidate.endpoint.x());
             let established = Established {
-                slot: candidate.slot,
+                slot: Some(candidate.slot),
                 endpoint: candidate.endpoint.clone(),
                 kind: TransactionKind::Fast,
                 ursk: keys.ursk.clone(),
@@ -400,7 +440,8 @@ impl<'c> ReaderSession<'c> {
                 mailbox_subset: None,
             };
             let channel = SecureChannel::new(Role::Reader, &keys.sk_reader, &keys.sk_device);
-            return self.exchange_or_finish(channel, established).map(Some);
+            let request = self.plan.exchange.clone();
+            return self.exchange_or_finish(channel, established, request).map(Some);
         }
         Ok(None)
     }
@@ -426,9 +467,12 @@ impl<'c> ReaderSession<'c> {
             &ENDPOINT_SIGNATURE_CONTEXT,
         );
         auth1.endpoint_public.verify(&[&signed], &auth1.signature).map_err(ReaderError::EndpointSignature)?;
-        let slot = match directory.lookup(&auth1.endpoint_public) {
-            EndpointLookup::Enrolled(slot) => slot,
-            EndpointLookup::Unknown => return Err(ReaderError::UnknownEndpoint),
+        let (slot, request) = match directory.lookup(&auth1.endpoint_public) {
+            EndpointLookup::Enrolled(slot) => (Some(slot), self.plan.exchange.clone()),
+            EndpointLookup::Unknown => match self.plan.on_unknown.clone() {
+                Some(request) => (None, Some(request)),
+                None => return Err(ReaderError::UnknownEndpoint),
+            },
         };
         let k_persistent = schedule::derive_k_persistent(k_dh, transcript, auth1.endpoint_public.x());
         let established = Established {
@@ -441,15 +485,16 @@ impl<'c> ReaderSession<'c> {
             reported_key_slot: Some(auth1.key_slot),
             mailbox_subset: auth1.mailbox_subset,
         };
-        self.exchange_or_finish(channel, established)
+        self.exchange_or_finish(channel, established, request)
     }
 
     fn exchange_or_finish(
         &mut self,
         mut channel: SecureChannel,
         established: Established,
+        request: Option<ExchangeRequest>,
     ) -> Result<Step, ReaderError> {
-        let Some(request) = self.plan.exchange.clone() else {
+        let Some(request) = request else {
             return Ok(self.authenticated(established, Vec::new()));
         };
         let sealed = channel.seal(&request.encode()).map_err(ReaderError::Channel)?;
@@ -478,8 +523,18 @@ impl<'c> ReaderSession<'c> {
 
     fn authenticated(&mut self, e: Established, mailbox_reads: Vec<Vec<u8>>) -> Step {
         self.state = State::Decided;
+        let Some(slot) = e.slot else {
+            // Only the standard flow (which always derives K_persistent and reports 4E)
+            // can reach here without a slot.
+            return Step::Unenrolled(Box::new(Unenrolled {
+                endpoint: e.endpoint,
+                reported_key_slot: e.reported_key_slot.unwrap_or_default(),
+                new_k_persistent: e.new_k_persistent.unwrap_or_else(|| Secret32::new([0; 32])),
+                mailbox_reads,
+            }));
+        };
         Step::Authenticated(Box::new(Authenticated {
-            slot: e.slot,
+            slot,
             endpoint: e.endpoint,
             kind: e.kind,
             ursk: e.ursk,
