@@ -55,6 +55,7 @@
 //! ```
 
 mod group;
+mod password;
 mod schedule;
 #[cfg(test)]
 mod tests;
@@ -69,6 +70,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
+pub use password::{ScryptParams, registration_from_password};
 pub use schedule::{KeySchedule, Transcript};
 
 use crate::crypto::Secret32;
@@ -101,6 +103,9 @@ pub enum Spake2PlusError {
     /// a valid point.
     #[error("invalid SPAKE2+ verifier record")]
     InvalidVerifier,
+    /// The password-hash (scrypt) cost parameters are out of range.
+    #[error("invalid password hash parameters")]
+    InvalidPasswordParams,
 }
 
 /// The prover's secret: `w0` and `w1`, derived from the password (RFC 9383 §3.2).
