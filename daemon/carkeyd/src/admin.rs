@@ -174,22 +174,35 @@ fn validity(not_before: Option<i64>, not_after: Option<i64>) -> Validity {
     Validity { not_before: not_before.map(WallTime), not_after: not_after.map(WallTime) }
 }
 
+/// The enrolment command from its text forms (command line or import file).
+fn enroll_command(
+    slot: &str,
+    public_key: &str,
+    name: &str,
+    profile: &str,
+    role: Role,
+    validity: Validity,
+) -> Result<Command, AdminError> {
+    let bytes = hex::decode(public_key.trim()).map_err(|e| err(format!("public key: {e}")))?;
+    Ok(Command::EnrollKey {
+        id: key_id(slot)?,
+        name: KeyName::new(name).map_err(err)?,
+        endpoint: EcPublicKey::from_uncompressed(&bytes).map_err(|e| err(format!("public key: {e}")))?,
+        role,
+        profile: ProfileId::new(profile).map_err(err)?,
+        validity,
+    })
+}
+
 fn keys(engine: &mut OfflineEngine, command: KeysCommand) -> Result<(), AdminError> {
     let command = match command {
         KeysCommand::List(_) => return Err(err("listing needs no engine")),
         KeysCommand::Add { slot, public_key, name, profile, role, not_before, not_after } => {
-            let bytes = hex::decode(public_key.trim()).map_err(|e| err(format!("public key: {e}")))?;
-            Command::EnrollKey {
-                id: key_id(&slot)?,
-                name: KeyName::new(&name).map_err(err)?,
-                endpoint: EcPublicKey::from_uncompressed(&bytes).map_err(|e| err(format!("public key: {e}")))?,
-                role: match role {
-                    RoleArg::Owner => Role::Owner,
-                    RoleArg::Friend => Role::Friend,
-                },
-                profile: ProfileId::new(&profile).map_err(err)?,
-                validity: validity(not_before, not_after),
-            }
+            let role = match role {
+                RoleArg::Owner => Role::Owner,
+                RoleArg::Friend => Role::Friend,
+            };
+            enroll_command(&slot, &public_key, &name, &profile, role, validity(not_before, not_after))?
         }
         KeysCommand::Import { file } => {
             let text = std::fs::read_to_string(&file).map_err(|e| err(format!("{}: {e}", file.display())))?;
@@ -197,15 +210,15 @@ fn keys(engine: &mut OfflineEngine, command: KeysCommand) -> Result<(), AdminErr
             for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
                 let at = |e: &dyn std::fmt::Display| err(format!("{}:{}: {e}", file.display(), index + 1));
                 let entry: ImportLine = serde_json::from_str(line).map_err(|e| at(&e))?;
-                let bytes = hex::decode(entry.public_key.trim()).map_err(|e| at(&e))?;
-                let command = Command::EnrollKey {
-                    id: key_id(&entry.slot).map_err(|e| at(&e))?,
-                    name: KeyName::new(&entry.name).map_err(|e| at(&e))?,
-                    endpoint: EcPublicKey::from_uncompressed(&bytes).map_err(|e| at(&e))?,
-                    role: entry.role.unwrap_or(Role::Friend),
-                    profile: ProfileId::new(entry.profile.as_deref().unwrap_or("driver")).map_err(|e| at(&e))?,
-                    validity: Validity::ALWAYS,
-                };
+                let command = enroll_command(
+                    &entry.slot,
+                    &entry.public_key,
+                    &entry.name,
+                    entry.profile.as_deref().unwrap_or("driver"),
+                    entry.role.unwrap_or(Role::Friend),
+                    Validity::ALWAYS,
+                )
+                .map_err(|e| at(&e))?;
                 execute(engine, command).map_err(|e| at(&e))?;
                 count += 1;
             }

@@ -54,7 +54,9 @@ pub async fn run(config: Config, state: StateDir) -> Result<(), DaemonError> {
     let (requests, inbox) = mpsc::channel(ENGINE_QUEUE);
 
     let mut readers = JoinSet::new();
-    let readers_config = config.readers().unwrap_or_default();
+    let readers_config = config
+        .readers()
+        .map_err(|e| DaemonError::Setup { what: "readers".into(), source: std::io::Error::other(e.to_string()) })?;
     for reader in readers_config {
         let ReaderConfig::Simulated { location, socket } = &reader.config;
         if let Some(parent) = socket.parent() {

@@ -4,7 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -290,8 +290,4 @@ impl Phone {
         assert_eq!((report.result, report.transaction), (result, transaction), "{report:?}\nlog:\n{}", car.log());
         report
     }
-}
-
-pub fn wallet_path(path: &Path) -> &Path {
-    path
 }

@@ -107,11 +107,6 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
         self.directory.subscribe()
     }
 
-    /// The vehicle bus (tests inspect fakes through it).
-    pub const fn bus(&self) -> &B {
-        &self.bus
-    }
-
     /// Serves requests until every sender is gone.
     pub async fn run(mut self, mut requests: mpsc::Receiver<Request>) {
         while let Some(request) = requests.recv().await {

@@ -46,7 +46,7 @@ pub fn sample_key(n: u8) -> DigitalKey {
     let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
     DigitalKey {
         id: KeyId([n; 8]),
-        name: KeyName::new(&format!("phone {n}")).unwrap_or_else(|_| unreachable_name()),
+        name: KeyName::new(&format!("phone {n}")).unwrap(),
         endpoint: SigningKeyPair::generate(&mut rng).public().clone(),
         role: if n == 1 { Role::Owner } else { Role::Friend },
         profile: profile_id("owner"),
@@ -59,14 +59,8 @@ pub fn sample_key(n: u8) -> DigitalKey {
     }
 }
 
-#[allow(clippy::panic)]
-fn unreachable_name() -> KeyName {
-    panic!("sample names are valid")
-}
-
-#[allow(clippy::panic)]
 fn profile_id(name: &str) -> ProfileId {
-    ProfileId::new(name).unwrap_or_else(|e| panic!("{e}"))
+    ProfileId::new(name).unwrap()
 }
 
 fn at(t: i64) -> WallClockReading {
@@ -131,7 +125,7 @@ fn keys_round_trip<H: StoreHarness>(h: &mut H) {
 fn put_key_keeps_secrets<H: StoreHarness>(h: &mut H) {
     let mut a = sample_key(3);
     commit(&mut h.open(), &[Change::PutKey(a.clone()), Change::SetKPersistent(a.id, Some(Secret32::new([1; 32])))]);
-    a.name = KeyName::new("renamed").unwrap_or_else(|_| unreachable_name());
+    a.name = KeyName::new("renamed").unwrap();
     a.usage.unlock += 1;
     commit(&mut h.open(), &[Change::PutKey(a.clone())]);
     let keys = h.open().load().expect("load").keys;
@@ -161,7 +155,7 @@ fn profiles_round_trip<H: StoreHarness>(h: &mut H) {
         actions: ActionSet::of(&[Action::Unlock, Action::EngineStart]),
         speed_limit_kmh: Some(50),
         validity: Validity { not_before: None, not_after: Some(WallTime(2_000_000_000)) },
-        schedule: Some(WeeklySchedule(vec!["mon-fri 18:00-23:00".parse().unwrap_or_else(|_| unreachable_schedule())])),
+        schedule: Some(WeeklySchedule(vec!["mon-fri 18:00-23:00".parse().unwrap()])),
     };
     commit(&mut h.open(), &[Change::PutProfile(p.clone())]);
     assert_eq!(h.open().load().expect("load").profiles, vec![p.clone()]);
@@ -173,11 +167,6 @@ fn profiles_round_trip<H: StoreHarness>(h: &mut H) {
     assert!(h.open().load().expect("load").profiles.is_empty());
     let missing = h.open().commit(&[Change::DeleteProfile(p.id)]);
     assert!(matches!(missing, Err(StoreError::Conflict(_))), "{missing:?}");
-}
-
-#[allow(clippy::panic)]
-fn unreachable_schedule() -> crate::time::ScheduleWindow {
-    panic!("sample schedule is valid")
 }
 
 fn audit_round_trip<H: StoreHarness>(h: &mut H) {
