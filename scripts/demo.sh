@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The main job, for a newcomer: carkeyd with simulated NFC readers and the recording
-# vehicle bus, driven by the carkey-phone simulator. Shows enrolment, a standard unlock,
-# a fast lock, engine start from the console, a restricted key being refused, and a
-# revoked key that never works again. Everything runs in a temporary directory.
+# vehicle bus, driven by the carkey-phone simulator. Shows owner pairing with a one-time
+# code, fast and standard taps, engine start from the console, an offline share to a
+# trunk-only courier, wrong pairing codes being counted, termination from the courier's
+# phone, and a revoked key that never works again. Everything runs in a temporary
+# directory.
 #
-# Pairing over NFC, the D-Bus API, CAN and the backend join this demo as they land.
+# The D-Bus API, CAN and the backend join this demo as they land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -46,27 +48,30 @@ carkeyd identity | tee "$work/identity"
 group=$(sed -n 's/^group-id: //p' "$work/identity")
 public=$(sed -n 's/^public-key: //p' "$work/identity")
 
-enroll() {
-    local wallet=$1 profile=$2 role=$3
-    phone "$wallet" new-key --vehicle-group-id "$group" --vehicle-public-key "$public" --name "$wallet" > "$work/$wallet.key"
-    carkeyd keys add --slot "$(sed -n 's/^slot: //p' "$work/$wallet.key")" \
-        --public-key "$(sed -n 's/^public-key: //p' "$work/$wallet.key")" \
-        --name "$wallet" --profile "$profile" --role "$role" > /dev/null
-    echo "enrolled $wallet ($role, profile $profile)"
-}
-say "Enrolling phones (pairing over NFC arrives with the pairing feature)"
-enroll alice owner owner
-enroll courier trunk-only friend
+say "The dashboard shows a one-time pairing code (the car keeps only its SPAKE2+ verifier)"
+code=$(carkeyd pairing start --json | sed -n 's/.*"code":"\([0-9]*\)".*/\1/p')
+echo "pairing code: $code"
 
 say "carkeyd starts with simulated readers at the driver's door, the trunk and the console"
 start
 
-say "Alice: first tap is a standard transaction, then fast, then the console starts the engine"
+say "Alice types the code and taps the console: SPAKE2+, key creation, immobilizer token"
+phone alice pair --code "$code" --field-dir "$work/nfc" --reader console --name alice | sed -n '1p;3p;/^result/p' || true
+alice_slot=$(phone alice list --json | sed -n 's/.*"slot":"\([0-9a-f]*\)".*/\1/p' | head -n1)
+
+say "Alice: unlock (fast now), lock, and the console starts the engine"
 tap alice door-driver
 tap alice door-driver
 tap alice console
 
-say "The courier may open the trunk, and nothing else"
+say "Alice shares a trunk-only key with a courier, phone to phone, with the car offline"
+phone courier new-key --vehicle-group-id "$group" --vehicle-public-key "$public" --name courier > "$work/courier.key"
+courier_key=$(sed -n 's/^public-key: //p' "$work/courier.key")
+courier_slot=$(sed -n 's/^slot: //p' "$work/courier.key")
+phone alice share --friend-public-key "$courier_key" --profile trunk-only --out "$work/share.txt"
+phone courier accept-share --file "$work/share.txt" | sed -n '1,3p'
+
+say "The courier's first tap enrolls the key (the owner's signature is checked); only the trunk opens"
 tap courier trunk
 tap courier door-driver
 
@@ -74,11 +79,34 @@ say "A phone the car has never seen learns nothing"
 phone stranger new-key --vehicle-group-id "$group" --vehicle-public-key "$public" > /dev/null
 tap stranger door-driver
 
-say "Revoking the courier's key (offline maintenance; the dashboard will do it over D-Bus)"
+say "Wrong pairing codes are counted before the car answers (7 at most per code)"
 stop
-carkeyd keys revoke "$(sed -n 's/^slot: //p' "$work/courier.key")" --reason "delivery done"
+code=$(carkeyd pairing start --json | sed -n 's/.*"code":"\([0-9]*\)".*/\1/p')
 start
+wrong=00000000; [ "$code" = "$wrong" ] && wrong=11111111
+phone thief pair --code "$wrong" --field-dir "$work/nfc" --reader console | sed -n '1p' || true
+stop
+carkeyd pairing status
+carkeyd pairing cancel > /dev/null
+start
+
+say "The courier deletes the key on the phone: the next tap carries the termination"
+phone courier terminate | sed -n '1,1p' | cut -c1-60
 tap courier trunk
+tap courier trunk
+
+say "Revoking a key from the head unit (offline maintenance; the dashboard will use D-Bus)"
+stop
+phone bob new-key --vehicle-group-id "$group" --vehicle-public-key "$public" --name bob > "$work/bob.key"
+carkeyd keys add --slot "$(sed -n 's/^slot: //p' "$work/bob.key")" \
+    --public-key "$(sed -n 's/^public-key: //p' "$work/bob.key")" --name bob --profile driver > /dev/null
+start
+tap bob door-driver
+stop
+carkeyd keys revoke "$(sed -n 's/^slot: //p' "$work/bob.key")" --reason "car returned"
+start
+tap bob door-driver
+: "$alice_slot" "$courier_slot"
 
 stop
 say "What the vehicle bus was asked to do"

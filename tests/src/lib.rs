@@ -9,6 +9,11 @@
 //! - [`tap::tap`]: one tap on a reader's socket, answering with the protocol crate's
 //!   [`Endpoint`](carkey_protocol::endpoint::Endpoint), with failure injection (hang or
 //!   leave after N commands), returning a [`report::TapReport`].
+//! - [`pair::pair`]: owner pairing: arm the phone with the code the vehicle shows, tap
+//!   once, and report the new key and the vehicle's verdict.
+//! - [`Wallet::share`](wallet::Wallet::share), [`Wallet::accept_share`](wallet::Wallet::accept_share),
+//!   [`Wallet::terminate`](wallet::Wallet::terminate): the rest of a key's life, offline
+//!   on the phone (signed attestations in the key's private mailbox).
 //! - [`field::reader_socket`]: where a named reader's socket is.
 //!
 //! ```no_run
@@ -25,6 +30,7 @@
 
 pub mod field;
 mod link;
+pub mod pair;
 mod private_file;
 pub mod report;
 pub mod tap;

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use carkey_protocol::messages;
+use carkey_protocol::{messages, pairing};
 use serde::{Serialize, Serializer};
 
 /// What the vehicle told the phone.
@@ -78,6 +78,12 @@ pub enum CommandName {
     ControlFlow,
     /// `C0`.
     GetResponse,
+    /// `30`: owner pairing, the vehicle's SPAKE2+ request.
+    Spake2Request,
+    /// `32`: owner pairing, the vehicle's SPAKE2+ evidence.
+    Spake2Verify,
+    /// `34`: owner pairing, key creation.
+    KeyCreation,
     /// Any other instruction byte.
     Other(u8),
     /// Shorter than an APDU header.
@@ -94,6 +100,9 @@ impl CommandName {
             Some(messages::INS_EXCHANGE) => Self::Exchange,
             Some(messages::INS_CONTROL_FLOW) => Self::ControlFlow,
             Some(messages::INS_GET_RESPONSE) => Self::GetResponse,
+            Some(pairing::INS_SPAKE2_REQUEST) => Self::Spake2Request,
+            Some(pairing::INS_SPAKE2_VERIFY) => Self::Spake2Verify,
+            Some(pairing::INS_KEY_CREATION) => Self::KeyCreation,
             Some(other) => Self::Other(other),
             None => Self::Invalid,
         }
@@ -109,6 +118,9 @@ impl fmt::Display for CommandName {
             Self::Exchange => f.write_str("EXCHANGE"),
             Self::ControlFlow => f.write_str("CONTROL FLOW"),
             Self::GetResponse => f.write_str("GET RESPONSE"),
+            Self::Spake2Request => f.write_str("SPAKE2+ REQUEST"),
+            Self::Spake2Verify => f.write_str("SPAKE2+ VERIFY"),
+            Self::KeyCreation => f.write_str("KEY CREATION"),
             Self::Other(ins) => write!(f, "INS {ins:02X}"),
             Self::Invalid => f.write_str("INVALID"),
         }
@@ -188,6 +200,7 @@ mod tests {
         assert_eq!(CommandName::of(&[0x00, 0xA4, 0x04, 0x00]), CommandName::Select);
         assert_eq!(CommandName::of(&[0x80, 0x3C, 0x00, 0x00, 0x01, 0x41]), CommandName::ControlFlow);
         assert_eq!(CommandName::of(&[0x80, 0x12, 0x00, 0x00]).to_string(), "INS 12");
+        assert_eq!(CommandName::of(&[0x80, 0x32, 0x00, 0x00]).to_string(), "SPAKE2+ VERIFY");
         assert_eq!(CommandName::of(&[0x80, 0x81]), CommandName::Invalid);
     }
 

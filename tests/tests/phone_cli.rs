@@ -77,9 +77,17 @@ fn new_key_prints_enrolment_data_and_list_hides_secrets() {
     assert!(human.status.success());
     let text = stdout(&human);
     assert!(text.contains("Alice's phone") && text.contains(&s.vehicle.group_id_hex()), "{text}");
-    assert!(text.contains("fast context:     no"), "{text}");
+    assert!(text.contains("fast context:        no"), "{text}");
+    assert!(text.contains(&format!("  vehicle public key:  {}\n", s.vehicle.public_key_hex())), "{text}");
+    assert!(text.contains("  share attestation:   no\n  termination pending: no\n"), "{text}");
     let listed = json(&phone(&s.wallet, &["list", "--json"]));
     assert_eq!(listed[0]["vehicle_group_id"], s.vehicle.group_id_hex());
+    assert_eq!(listed[0]["vehicle_public_key"], s.vehicle.public_key_hex());
+    assert_eq!(listed[0]["fast_context"], false);
+    assert_eq!(
+        (listed[0]["has_share"].as_bool(), listed[0]["termination_pending"].as_bool()),
+        (Some(false), Some(false))
+    );
     assert_eq!(listed[0]["public_key"], file["keys"][0]["endpoint_public_key"]);
     assert!(!text.contains(private_key) && !listed.to_string().contains(private_key));
 
@@ -130,7 +138,7 @@ fn standard_then_fast_with_the_saved_context() {
     assert_eq!(commands(&report), ["SELECT", "AUTH0", "AUTH1", "CONTROL FLOW"]);
     assert_eq!(report["response_lengths"].as_array().unwrap().len(), 4);
     assert!(report["elapsed_us"].as_u64().unwrap() > 0);
-    assert!(stdout(&phone(&s.wallet, &["list"])).contains("fast context:     yes"));
+    assert!(stdout(&phone(&s.wallet, &["list"])).contains("fast context:        yes"));
 
     // The second tap finds the reader by name in $CARKEY_FIELD_DIR, and is fast.
     let reader = support::serve_one(&listener, vehicle, Tap::default());

@@ -1,12 +1,14 @@
-//! The wallet file: what survives a save and load, and what a corrupt file says.
+//! The wallet file: what survives a save and load (shares and terminations included),
+//! what older files still load as, and what a corrupt file says.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use carkey_protocol::attestation::private_mailbox;
 use carkey_protocol::crypto::{Secret32, SigningKeyPair};
 use carkey_protocol::mailbox::{ExchangeRequest, MailboxId, MailboxOp};
-use carkey_tests::wallet::{KeyName, NewKey, Wallet, WalletError};
+use carkey_tests::wallet::{KeyName, NewKey, ShareRequest, Wallet, WalletError};
 use serde_json::Value;
 
 fn vehicle_key() -> SigningKeyPair {
@@ -105,6 +107,7 @@ fn corrupt_wallets_are_refused_with_clear_errors() {
         }),
         ("context 1: k_persistent", |w| w["contexts"][0]["k_persistent"] = "00".into()),
         ("context 1: no key for vehicle group", |w| w["contexts"][0]["vehicle_group_id"] = "99".repeat(16).into()),
+        ("invalid type: string \"many\", expected u64", |w| w["last_serial"] = "many".into()),
         ("unknown field `colour`", |w| w["keys"][0]["colour"] = "red".into()),
         ("missing field `slot`", |w| {
             w["keys"][0].as_object_mut().unwrap().remove("slot");
@@ -134,4 +137,77 @@ fn debug_output_shows_no_secrets() {
     let private_key = hex::encode(wallet.endpoint().credentials()[0].endpoint_key.private_bytes().expose());
     let debug = format!("{wallet:?} {:?}", wallet.keys());
     assert!(!debug.contains(&private_key) && !debug.contains("4242424242"), "{debug}");
+}
+
+/// A friend's wallet that carries a share, then terminated, with serials used.
+fn wallet_with_lifecycle_state(path: &Path) -> Wallet {
+    let mut owner = Wallet::create(&path.with_extension("owner"));
+    let mut friend = Wallet::create(path);
+    let vehicle = vehicle_key().public().clone();
+    let key = |wallet: &mut Wallet| {
+        wallet
+            .new_key(NewKey { vehicle_group_id: [1; 16], vehicle_public: vehicle.clone(), slot: None, name: None })
+            .unwrap()
+    };
+    key(&mut owner);
+    let friend_key = key(&mut friend).public_key;
+    let request = ShareRequest {
+        vehicle_group_id: None,
+        friend_key,
+        profile: "valet".into(),
+        not_before: None,
+        not_after: Some(1_900_000_000),
+        serial: Some(41),
+    };
+    friend.accept_share(&owner.share(&request).unwrap().bytes).unwrap();
+    friend.terminate(None, None).unwrap();
+    friend.save().unwrap();
+    friend
+}
+
+#[test]
+fn shares_terminations_and_the_serial_counter_survive_save_and_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("friend.json");
+    let saved = wallet_with_lifecycle_state(&path);
+    let file: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(file["last_serial"], 1);
+    assert_eq!(file["keys"][0]["signaling"], private_mailbox::TERMINATION_PENDING | private_mailbox::SHARE_PENDING);
+
+    let mut loaded = Wallet::load(&path).unwrap();
+    assert_eq!(loaded.last_serial(), saved.last_serial());
+    let key = loaded.keys().remove(0);
+    assert!(key.has_share && key.termination_pending);
+    assert_eq!(loaded.carried_share(&[1; 16]), saved.carried_share(&[1; 16]));
+    assert_eq!(loaded.carried_termination(&[1; 16]), saved.carried_termination(&[1; 16]));
+    let before = std::fs::read(&path).unwrap();
+    loaded.save().unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn files_without_the_newer_fields_still_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.json");
+    let key = vehicle_key();
+    // As the first version of the simulator wrote it, pared down to the required fields.
+    let old = serde_json::json!({
+        "version": 1,
+        "keys": [{
+            "name": "old phone",
+            "vehicle_group_id": "01".repeat(16),
+            "vehicle_public_key": hex::encode(vehicle_key().public().uncompressed()),
+            "endpoint_private_key": hex::encode(key.private_bytes().expose()),
+            "slot": "0102030405060708",
+        }],
+    });
+    std::fs::write(&path, old.to_string()).unwrap();
+    let mut wallet = Wallet::load(&path).unwrap();
+    assert_eq!(wallet.last_serial(), 0);
+    let info = wallet.keys().remove(0);
+    assert_eq!(&info.public_key, key.public());
+    assert!(!info.has_share && !info.termination_pending && !info.has_context);
+    assert_eq!(wallet.terminate(None, None).unwrap().attestation.serial, 1);
+    wallet.save().unwrap();
+    assert!(Wallet::load(&path).unwrap().keys()[0].termination_pending);
 }

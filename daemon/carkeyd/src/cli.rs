@@ -38,6 +38,16 @@ pub enum Maintenance {
     /// Manage access profiles.
     #[command(subcommand)]
     Profiles(ProfilesCommand),
+    /// Owner pairing: show a one-time code, provision a backend verifier, check, cancel.
+    #[command(subcommand)]
+    Pairing(PairingCommand),
+    /// Erase every key, secret, profile, pending pairing and the audit log, and give the
+    /// vehicle a new identity (for a change of owner). Phones paired before stop working.
+    FactoryReset {
+        /// Confirm: nothing can be recovered afterwards.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Print the audit log, or verify its hash chain and the database's integrity.
     Audit {
         /// Only entries after this sequence number.
@@ -134,6 +144,46 @@ pub enum KeysCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Apply a termination attestation relayed by the backend (hex): the key it names is
+    /// revoked for good if the key itself signed it.
+    Terminate {
+        /// The attestation, hex.
+        attestation: String,
+    },
+}
+
+/// `carkeyd pairing ...`.
+#[derive(Debug, Subcommand)]
+pub enum PairingCommand {
+    /// Generate a one-time pairing code to show to the owner; only its SPAKE2+ verifier
+    /// is kept. Replaces any pending pairing.
+    Start(Output),
+    /// Provision a SPAKE2+ verifier made by the automaker's backend from a code the owner
+    /// received there.
+    Provision {
+        /// w0 ‖ L (97 bytes), hex.
+        #[arg(long)]
+        verifier: String,
+        /// The scrypt salt the code was hashed with (16 bytes), hex.
+        #[arg(long)]
+        salt: String,
+        /// scrypt log2 N.
+        #[arg(long, default_value_t = 15)]
+        log_n: u8,
+        /// scrypt r.
+        #[arg(long, default_value_t = 8)]
+        r: u32,
+        /// scrypt p.
+        #[arg(long, default_value_t = 1)]
+        p: u32,
+        /// Valid until (Unix seconds).
+        #[arg(long)]
+        expires_at: Option<i64>,
+    },
+    /// Show the pending pairing (source, attempts left, expiry).
+    Status(Output),
+    /// Withdraw the pending pairing.
+    Cancel,
 }
 
 /// Role on the command line.

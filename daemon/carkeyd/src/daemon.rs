@@ -48,8 +48,11 @@ pub async fn run(config: Config, state: StateDir) -> Result<(), DaemonError> {
     let bus =
         RecordingVehicleBus::open(record_file.as_deref(), *initially_locked).map_err(setup("vehicle bus recorder"))?;
     let clock = SystemClock::new(config.vehicle.clock_trust);
-    let engine_config =
-        EngineConfig { utc_offset: config.vehicle.utc_offset(), version: env!("CARGO_PKG_VERSION").to_owned() };
+    let engine_config = EngineConfig {
+        utc_offset: config.vehicle.utc_offset(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        max_keys: config.keys.max_keys,
+    };
     let engine = Engine::start(store, bus, clock, engine_config).map_err(crate::state::StateError::from)?;
     let (requests, inbox) = mpsc::channel(ENGINE_QUEUE);
 
@@ -69,10 +72,10 @@ pub async fn run(config: Config, state: StateDir) -> Result<(), DaemonError> {
         )))?;
         tracing::info!(reader = %reader.name, %location, socket = %socket.display(), "simulated reader listening");
         let setup = ReaderSetup { name: reader.name.clone(), location: *location };
-        let (identity, directory, requests) = (engine.identity().clone(), engine.directory(), requests.clone());
+        let (directory, requests) = (engine.directory(), requests.clone());
         readers.spawn(async move {
             loop {
-                match serve(&mut device, setup.clone(), identity.clone(), directory.clone(), requests.clone()).await {
+                match serve(&mut device, setup.clone(), directory.clone(), requests.clone()).await {
                     Ok(()) => return,
                     Err(error) => {
                         tracing::error!(reader = %setup.name, %error, "reader failed; retrying");

@@ -76,6 +76,38 @@ pub enum AuditEvent {
         /// What changed, in words.
         change: String,
     },
+    /// Owner pairing was offered (a code shown on the dashboard, or a backend verifier).
+    PairingOffered {
+        /// Where the verifier came from.
+        source: crate::pairing::PairingSource,
+    },
+    /// A phone used one pairing attempt (counted before the vehicle answered it).
+    PairingAttempt {
+        /// Which reader.
+        reader: ReaderName,
+        /// This attempt's number.
+        attempt: u8,
+        /// Attempts allowed.
+        of: u8,
+    },
+    /// The pending pairing was withdrawn.
+    PairingCancelled,
+    /// A friend's phone carried a share attestation the vehicle refused.
+    ShareRejected {
+        /// Which reader.
+        reader: ReaderName,
+        /// Why.
+        reason: crate::sharing::ShareRejection,
+    },
+    /// A termination attestation was refused (the key stays as it was).
+    TerminationRejected {
+        /// Which key carried it, if a phone did (`None`: the backend).
+        carrier: Option<KeyId>,
+        /// Why.
+        reason: crate::sharing::TerminationRejection,
+    },
+    /// Everything was erased; a new vehicle identity begins here.
+    FactoryReset,
     /// An allowed action was recorded but the vehicle did not carry it out.
     VehicleCommandFailed {
         /// Which key.

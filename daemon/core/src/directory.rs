@@ -11,8 +11,14 @@ use std::collections::HashMap;
 use carkey_protocol::crypto::{EcPublicKey, Secret32};
 use carkey_protocol::reader::{EndpointLookup, FastCandidate, KeyDirectory, KeySlot};
 
+use std::sync::Arc;
+
+use carkey_protocol::spake2plus::ScryptParams;
+
+use crate::identity::VehicleIdentity;
 use crate::ids::KeyId;
 use crate::key::KeyState;
+use crate::pairing::PairingOffer;
 use crate::ports::StoredKey;
 
 #[derive(Debug)]
@@ -22,19 +28,35 @@ struct Candidate {
     k_persistent: Secret32,
 }
 
+/// What a console reader needs to offer owner pairing (the verifier stays with the
+/// engine, which hands it out only after counting the attempt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairingAnnouncement {
+    /// scrypt salt for the phone.
+    pub salt: [u8; carkey_protocol::pairing::SALT_LEN],
+    /// scrypt cost for the phone.
+    pub scrypt: ScryptParams,
+}
+
 /// Enrolled keys: fast-path candidates most recently used first, and a lookup by
-/// endpoint public key.
-#[derive(Debug, Default)]
+/// endpoint public key; plus the vehicle identity and whether pairing is offered.
+#[derive(Debug)]
 pub struct Directory {
     fast: Vec<Candidate>,
     by_endpoint: HashMap<[u8; 65], KeySlot>,
+    identity: Arc<VehicleIdentity>,
+    pairing: Option<PairingAnnouncement>,
 }
 
 impl Directory {
     /// Builds the view of `keys`. Every enrolled key can be looked up, so a revoked or
     /// suspended key's tap is recorded with the reason it failed; only active and
     /// suspended keys with a K_persistent are fast candidates (revocation erases it).
-    pub fn build<'a>(keys: impl IntoIterator<Item = &'a StoredKey>) -> Self {
+    pub fn build<'a>(
+        keys: impl IntoIterator<Item = &'a StoredKey>,
+        identity: Arc<VehicleIdentity>,
+        pairing: Option<&PairingOffer>,
+    ) -> Self {
         let mut all: Vec<&StoredKey> = keys.into_iter().collect();
         all.sort_by(|a, b| b.key.recency.cmp(&a.key.recency).then(a.key.id.cmp(&b.key.id)));
         let by_endpoint = all.iter().map(|k| (*k.key.endpoint.uncompressed(), k.key.id.slot())).collect();
@@ -49,7 +71,19 @@ impl Directory {
                 })
             })
             .collect();
-        Self { fast, by_endpoint }
+        let pairing =
+            pairing.filter(|p| p.attempts_left() > 0).map(|p| PairingAnnouncement { salt: p.salt, scrypt: p.scrypt });
+        Self { fast, by_endpoint, identity, pairing }
+    }
+
+    /// The vehicle's identity (new after a factory reset).
+    pub const fn identity(&self) -> &Arc<VehicleIdentity> {
+        &self.identity
+    }
+
+    /// Whether owner pairing is offered, and with which scrypt salt and cost.
+    pub const fn pairing(&self) -> Option<&PairingAnnouncement> {
+        self.pairing.as_ref()
     }
 
     /// Number of enrolled keys.

@@ -105,4 +105,16 @@ pub struct DigitalKey {
     /// Recency rank: higher means used more recently. Orders the fast-path search, and
     /// unlike wall time it cannot go backwards.
     pub recency: u64,
+    /// For a friend key enrolled from a share attestation: who signed it, and its serial.
+    pub shared_by: Option<ShareOrigin>,
+}
+
+/// Where a shared key came from: the owner key that signed the share attestation and
+/// the serial it chose. The vehicle never accepts the same (owner, serial) twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareOrigin {
+    /// The signing owner key.
+    pub owner: KeyId,
+    /// The attestation's serial.
+    pub serial: u64,
 }

@@ -144,6 +144,7 @@ mod tests {
             last_used_at: None,
             usage: Usage::default(),
             recency: 0,
+            shared_by: None,
         }
     }
 

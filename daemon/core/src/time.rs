@@ -129,6 +129,12 @@ pub struct ScheduleWindow {
 }
 
 impl ScheduleWindow {
+    /// Whether every moment of `self` is also in `other` (same or fewer days, same or
+    /// shorter hours).
+    pub const fn is_within(&self, other: &Self) -> bool {
+        self.days & !other.days == 0 && self.start_minute >= other.start_minute && self.end_minute <= other.end_minute
+    }
+
     /// Whether `(day, minute)` falls inside.
     pub const fn contains(&self, day: Weekday, minute: u16) -> bool {
         self.days & (1 << day.index()) != 0 && minute >= self.start_minute && minute < self.end_minute
@@ -218,6 +224,12 @@ impl<'de> Deserialize<'de> for ScheduleWindow {
 pub struct WeeklySchedule(pub Vec<ScheduleWindow>);
 
 impl WeeklySchedule {
+    /// Whether every window of `self` lies inside some window of `other` (a sufficient
+    /// test of "allows no more than", which is all sharing needs).
+    pub fn is_within(&self, other: &Self) -> bool {
+        self.0.iter().all(|mine| other.0.iter().any(|theirs| mine.is_within(theirs)))
+    }
+
     /// Whether `time` (at `offset`) falls in any window.
     pub fn allows(&self, time: WallTime, offset: UtcOffset) -> bool {
         let (day, minute) = offset.local(time);

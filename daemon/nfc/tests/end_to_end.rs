@@ -26,7 +26,7 @@ const CONTROL_FLOW: u8 = 0x3C;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn taps_over_the_socket_reach_the_engine_and_the_phone_learns_the_decision() {
     let bus = FakeBus::default();
-    let config = EngineConfig { utc_offset: UtcOffset(0), version: "test".into() };
+    let config = EngineConfig { utc_offset: UtcOffset(0), version: "test".into(), ..EngineConfig::default() };
     let engine = Engine::start(FakeStore::default(), bus.clone(), FakeClock::at(1_750_000_000), config).unwrap();
     let identity = engine.identity().clone();
     let vehicle = identity.clone();
@@ -58,7 +58,7 @@ async fn taps_over_the_socket_reach_the_engine_and_the_phone_learns_the_decision
     let mut nfc = SimulatedReader::bind(&path, Duration::from_secs(2)).unwrap();
     let setup = ReaderSetup { name: ReaderName::new("door-driver").unwrap(), location: ReaderLocation::DoorDriver };
     let task_requests = requests.clone();
-    let serving = tokio::spawn(async move { reader::serve(&mut nfc, setup, identity, directory, task_requests).await });
+    let serving = tokio::spawn(async move { reader::serve(&mut nfc, setup, directory, task_requests).await });
 
     // First tap: no context yet, so a standard transaction; the locked car unlocks.
     let commands = Phone::connect(&path).await.serve(&mut phone).await;

@@ -421,7 +421,7 @@ fn timed_reader_transaction(config: &ReaderConfig, directory: &MemoryDirectory, 
                 assert!(matches!(step, Ok(Step::Finished)));
                 break;
             }
-            Step::Finished | Step::Unenrolled(_) => panic!("ended before authenticating"),
+            Step::Finished | Step::Unenrolled(_) | Step::MailboxData(_) => panic!("ended before authenticating"),
         }
     }
     phone.field_off();

@@ -55,6 +55,12 @@ fn tap(
                 directory.record_use(outcome.slot, outcome.new_k_persistent.clone());
                 command = session.control_flow(ControlFlowStatus::Success, 0).unwrap();
             }
+            Ok(Step::MailboxData(reads)) => {
+                for read in &reads {
+                    println!("  mailbox read: {}", short(read));
+                }
+                command = session.control_flow(ControlFlowStatus::Success, 0).unwrap();
+            }
             Ok(Step::Unenrolled(outcome)) => {
                 println!("  ✘ key {} is not enrolled in this vehicle", hex(&outcome.reported_key_slot));
                 command = session.control_flow(ControlFlowStatus::Denied, 0).unwrap();

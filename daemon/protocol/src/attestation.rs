@@ -314,6 +314,23 @@ pub mod private_mailbox {
         })
     }
 
+    /// Set by a phone in its signaling bitmap (cryptogram and AUTH1 response) while its
+    /// termination slot holds an attestation the vehicle has not acted on: the vehicle
+    /// then reads the slot in the same tap, and no other tap pays for the read.
+    pub const TERMINATION_PENDING: u16 = 0x0100;
+
+    /// Set by a friend's phone in its signaling bitmap while it carries a share the
+    /// vehicle may not have seen: a vehicle that does not know the phone's key then reads
+    /// the private mailbox in the same tap. Without it, an unknown phone's tap looks
+    /// exactly like a refused known phone's.
+    pub const SHARE_PENDING: u16 = 0x0200;
+
+    /// What the vehicle reads when a phone signals [`TERMINATION_PENDING`].
+    pub fn read_termination() -> ExchangeRequest {
+        let (offset, len) = TERMINATION;
+        ExchangeRequest { ops: vec![MailboxOp::Read { mailbox: MailboxId::Private, offset, len }], atomic: false }
+    }
+
     /// What the vehicle reads from a phone it does not know yet, or at any tap: both
     /// slots, in this order.
     pub fn read_both() -> ExchangeRequest {

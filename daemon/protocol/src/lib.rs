@@ -51,6 +51,7 @@ pub mod endpoint;
 pub mod loopback;
 pub mod mailbox;
 pub mod messages;
+pub mod pairing;
 pub mod reader;
 pub mod schedule;
 pub mod spake2plus;

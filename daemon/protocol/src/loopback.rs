@@ -7,7 +7,9 @@ use rand_core::CryptoRng;
 
 use crate::endpoint::Endpoint;
 use crate::messages::ControlFlowStatus;
+use crate::pairing::{PairedEndpoint, PairingError, PairingSession, PairingStep};
 use crate::reader::{Authenticated, KeyDirectory, ReaderError, ReaderSession, Step, Unenrolled};
+use crate::spake2plus::Verifier;
 
 /// At most this many command/response exchanges per transaction (a loop guard).
 const MAX_EXCHANGES: usize = 64;
@@ -52,7 +54,7 @@ pub fn run_with<D: KeyDirectory, R: CryptoRng + ?Sized>(
                 endpoint.field_off();
                 return Err(ReaderError::UnknownEndpoint);
             }
-            Ok(Step::Finished) => break,
+            Ok(Step::MailboxData(_) | Step::Finished) => break,
             Err(error) => {
                 if let Some(cf) = session.control_flow(ControlFlowStatus::Failure, 0) {
                     endpoint.process(&cf, rng);
@@ -83,7 +85,7 @@ pub fn run_unenrolled<D: KeyDirectory, R: CryptoRng + ?Sized>(
             match session.handle_response(&response, directory)? {
                 Step::Transmit(next) => command = next,
                 Step::Unenrolled(outcome) => return Ok(outcome),
-                Step::Authenticated(_) | Step::Finished => break,
+                Step::Authenticated(_) | Step::MailboxData(_) | Step::Finished => break,
             }
         }
         Err(ReaderError::UnexpectedResponse)
@@ -97,4 +99,37 @@ pub fn run_unenrolled<D: KeyDirectory, R: CryptoRng + ?Sized>(
     }
     endpoint.field_off();
     result
+}
+
+/// Runs owner pairing against `endpoint` with `verifier` (every attempt allowed).
+/// `Ok(None)` when the phone is not pairing.
+pub fn pair<R: CryptoRng + ?Sized>(
+    session: &mut PairingSession<'_>,
+    endpoint: &mut Endpoint,
+    verifier: &Verifier,
+    rng: &mut R,
+) -> Result<Option<PairedEndpoint>, PairingError> {
+    pair_with(session, endpoint, verifier, rng, |_, _| {})
+}
+
+/// Like [`pair`], but `tamper(index, response)` may rewrite each response first.
+pub fn pair_with<R: CryptoRng + ?Sized>(
+    session: &mut PairingSession<'_>,
+    endpoint: &mut Endpoint,
+    verifier: &Verifier,
+    rng: &mut R,
+    mut tamper: impl FnMut(usize, &mut Vec<u8>),
+) -> Result<Option<PairedEndpoint>, PairingError> {
+    let mut command = session.start()?;
+    for index in 0..MAX_EXCHANGES {
+        let mut response = endpoint.process(&command, rng);
+        tamper(index, &mut response);
+        match session.handle_response(&response)? {
+            PairingStep::Transmit(next) => command = next,
+            PairingStep::AttemptPending => command = session.verify(verifier, rng)?,
+            PairingStep::NotPairing => return Ok(None),
+            PairingStep::Paired(paired) => return Ok(Some(paired)),
+        }
+    }
+    Err(PairingError::UnexpectedMessage)
 }

@@ -1,10 +1,10 @@
 //! Sealing secrets at rest: AES-256-GCM under a key derived from the master key.
 //!
-//! Every secret the store keeps is 32 bytes (the vehicle's private scalar, K_persistent,
-//! immobilizer tokens), so a sealed value has one fixed shape:
-//! `nonce (12) ‖ ciphertext (32) ‖ tag (16)`. The nonce is random per value. The
-//! associated data names the value's place (table and column) and its row, so a
-//! ciphertext copied into another row or column no longer authenticates.
+//! Every secret has a fixed length in its place: 32 bytes for the vehicle's private
+//! scalar, K_persistent and immobilizer tokens, 97 for a SPAKE2+ verifier. A sealed value
+//! is `nonce (12) ‖ ciphertext (same length as the secret) ‖ tag (16)`. The nonce is
+//! random per value. The associated data names the value's place (table and column) and
+//! its row, so a ciphertext copied into another row or column no longer authenticates.
 
 use core::fmt;
 
@@ -13,7 +13,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use carkey_protocol::crypto::Secret32;
 use hkdf::Hkdf;
 use sha2::Sha256;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::master_key::MasterKey;
 
@@ -25,8 +25,14 @@ pub(crate) const KDF_INFO: &[u8] = b"carkey-store/v1/secrets-at-rest/aes-256-gcm
 const NONCE_LEN: usize = 12;
 const SECRET_LEN: usize = 32;
 const TAG_LEN: usize = 16;
-/// Length of every sealed value.
-pub(crate) const SEALED_LEN: usize = NONCE_LEN + SECRET_LEN + TAG_LEN;
+/// Length of a sealed 32-byte secret.
+#[cfg(test)]
+pub(crate) const SEALED_LEN: usize = sealed_len(SECRET_LEN);
+
+/// Length of a sealed value whose plaintext is `plaintext` bytes.
+pub(crate) const fn sealed_len(plaintext: usize) -> usize {
+    NONCE_LEN + plaintext + TAG_LEN
+}
 
 /// The known plaintext of the key-check value: decrypting it proves the master key.
 const KEY_CHECK_PLAINTEXT: [u8; 32] = *b"carkey-store key check, v1......";
@@ -42,6 +48,8 @@ pub(crate) enum Place {
     KPersistent,
     /// `keys.immobilizer_token`; the row is the key id.
     ImmobilizerToken,
+    /// `pairing_offer.verifier`; the row is the offer's scrypt salt.
+    PairingVerifier,
 }
 
 impl Place {
@@ -52,6 +60,7 @@ impl Place {
             Self::VehiclePrivateKey => "vehicle.private_key",
             Self::KPersistent => "keys.k_persistent",
             Self::ImmobilizerToken => "keys.immobilizer_token",
+            Self::PairingVerifier => "pairing_offer.verifier",
         }
     }
 }
@@ -73,9 +82,14 @@ pub(crate) enum SealError {
     /// The operating system's random number generator failed.
     #[error("the system random number generator failed")]
     Random,
-    /// The value is not `SEALED_LEN` bytes.
-    #[error("sealed value has length {0}, expected {SEALED_LEN}")]
-    Length(usize),
+    /// The value does not have the length of a sealed secret of its place.
+    #[error("sealed value has length {found}, expected {expected}")]
+    Length {
+        /// The stored length.
+        found: usize,
+        /// The length of a sealed secret of that place.
+        expected: usize,
+    },
     /// The value does not authenticate (wrong key, tampered, or moved from elsewhere).
     #[error("sealed value does not authenticate")]
     Authentication,
@@ -118,45 +132,50 @@ impl Sealer {
         self.seal_bytes(place, row, secret.expose())
     }
 
-    fn seal_bytes(&self, place: Place, row: &[u8], plaintext: &[u8; 32]) -> Result<Vec<u8>, SealError> {
+    /// Seals a secret of any fixed length (a SPAKE2+ verifier) for `place` in `row`.
+    pub(crate) fn seal_bytes<const N: usize>(
+        &self,
+        place: Place,
+        row: &[u8],
+        plaintext: &[u8; N],
+    ) -> Result<Vec<u8>, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|_| SealError::Random)?;
-        let mut buffer = *plaintext;
+        // Encrypted in place; the copy is wiped on drop, whichever way this returns.
+        let mut buffer = Zeroizing::new(*plaintext);
         let tag = self
             .cipher
             .encrypt_inout_detached(&Nonce::from(nonce), &aad(place, row), (&mut buffer[..]).into())
-            .map_err(|_| {
-            buffer.zeroize();
-            SealError::Authentication
-        })?;
-        let mut sealed = Vec::with_capacity(SEALED_LEN);
+            .map_err(|_| SealError::Authentication)?;
+        let mut sealed = Vec::with_capacity(sealed_len(N));
         sealed.extend_from_slice(&nonce);
-        sealed.extend_from_slice(&buffer);
+        sealed.extend_from_slice(&buffer[..]);
         sealed.extend_from_slice(&tag);
         Ok(sealed)
     }
 
-    /// Opens a value sealed for `place` in `row`.
+    /// Opens a 32-byte secret sealed for `place` in `row`.
     pub(crate) fn open(&self, place: Place, row: &[u8], sealed: &[u8]) -> Result<Secret32, SealError> {
-        let mut buffer = self.open_bytes(place, row, sealed)?;
-        let secret = Secret32::new(buffer);
-        buffer.zeroize();
-        Ok(secret)
+        let buffer = self.open_bytes::<SECRET_LEN>(place, row, sealed)?;
+        Ok(Secret32::new(*buffer))
     }
 
-    fn open_bytes(&self, place: Place, row: &[u8], sealed: &[u8]) -> Result<[u8; 32], SealError> {
-        let (nonce, rest) = sealed.split_first_chunk::<NONCE_LEN>().ok_or(SealError::Length(sealed.len()))?;
-        let (ciphertext, tag) = rest.split_first_chunk::<SECRET_LEN>().ok_or(SealError::Length(sealed.len()))?;
-        let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| SealError::Length(sealed.len()))?;
-        let mut buffer = *ciphertext;
-        if self
-            .cipher
+    /// Opens a secret of `N` bytes sealed for `place` in `row`; it is wiped when the
+    /// result is dropped.
+    pub(crate) fn open_bytes<const N: usize>(
+        &self,
+        place: Place,
+        row: &[u8],
+        sealed: &[u8],
+    ) -> Result<Zeroizing<[u8; N]>, SealError> {
+        let length = || SealError::Length { found: sealed.len(), expected: sealed_len(N) };
+        let (nonce, rest) = sealed.split_first_chunk::<NONCE_LEN>().ok_or_else(length)?;
+        let (ciphertext, tag) = rest.split_first_chunk::<N>().ok_or_else(length)?;
+        let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| length())?;
+        let mut buffer = Zeroizing::new(*ciphertext);
+        self.cipher
             .decrypt_inout_detached(&Nonce::from(*nonce), &aad(place, row), (&mut buffer[..]).into(), &(*tag).into())
-            .is_err()
-        {
-            buffer.zeroize();
-            return Err(SealError::Authentication);
-        }
+            .map_err(|_| SealError::Authentication)?;
         Ok(buffer)
     }
 
@@ -167,7 +186,7 @@ impl Sealer {
 
     /// Whether `stored` is a key-check value sealed under this store key.
     pub(crate) fn verify_key_check(&self, stored: &[u8]) -> bool {
-        self.open_bytes(Place::KeyCheck, &[], stored).is_ok_and(|plain| plain == KEY_CHECK_PLAINTEXT)
+        self.open_bytes::<SECRET_LEN>(Place::KeyCheck, &[], stored).is_ok_and(|plain| *plain == KEY_CHECK_PLAINTEXT)
     }
 }
 
@@ -203,8 +222,34 @@ mod tests {
             tampered[i] ^= 0x01;
             assert_eq!(s.open(Place::KPersistent, &[1; 8], &tampered), Err(SealError::Authentication), "byte {i}");
         }
-        assert_eq!(s.open(Place::KPersistent, &[1; 8], &sealed[1..]), Err(SealError::Length(SEALED_LEN - 1)));
-        assert_eq!(s.open(Place::KPersistent, &[1; 8], &[]), Err(SealError::Length(0)));
+        let length = |found| Err(SealError::Length { found, expected: SEALED_LEN });
+        assert_eq!(s.open(Place::KPersistent, &[1; 8], &sealed[1..]), length(SEALED_LEN - 1));
+        assert_eq!(s.open(Place::KPersistent, &[1; 8], &[]), length(0));
+        let mut longer = sealed.clone();
+        longer.push(0);
+        assert_eq!(s.open(Place::KPersistent, &[1; 8], &longer), length(SEALED_LEN + 1));
+    }
+
+    #[test]
+    fn secrets_of_other_lengths_seal_and_open_in_their_place() {
+        let s = sealer(1);
+        let verifier = [0x5A; 97];
+        let sealed = s.seal_bytes(Place::PairingVerifier, &[3; 16], &verifier).unwrap();
+        assert_eq!(sealed.len(), 12 + 97 + 16);
+        assert!(!sealed.windows(16).any(|w| w == [0x5A; 16]));
+        assert_eq!(*s.open_bytes::<97>(Place::PairingVerifier, &[3; 16], &sealed).unwrap(), verifier);
+        assert_eq!(s.open_bytes::<97>(Place::PairingVerifier, &[4; 16], &sealed), Err(SealError::Authentication));
+        assert_eq!(s.open_bytes::<97>(Place::KPersistent, &[3; 16], &sealed), Err(SealError::Authentication));
+        // A 32-byte secret is not accepted where a verifier belongs, nor the reverse.
+        let short = s.seal(Place::PairingVerifier, &[3; 16], &Secret32::new([1; 32])).unwrap();
+        assert_eq!(
+            s.open_bytes::<97>(Place::PairingVerifier, &[3; 16], &short),
+            Err(SealError::Length { found: SEALED_LEN, expected: 12 + 97 + 16 })
+        );
+        assert_eq!(
+            s.open(Place::PairingVerifier, &[3; 16], &sealed),
+            Err(SealError::Length { found: 12 + 97 + 16, expected: SEALED_LEN })
+        );
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //!   [`KeyStore::commit`], the same conflict rules as the in-memory fake.
 //! - The schema is versioned with `PRAGMA user_version` (now [`LATEST_VERSION`]) and
 //!   migrated in one transaction at open; a newer database is refused untouched.
-//! - Secrets (the vehicle's private key, every K_persistent and immobilizer token) are
-//!   sealed with AES-256-GCM under a key derived from the [`MasterKey`], each bound to
-//!   its table, column and row.
+//! - Secrets (the vehicle's private key, every K_persistent and immobilizer token, the
+//!   pending pairing's SPAKE2+ verifier) are sealed with AES-256-GCM under a key derived
+//!   from the [`MasterKey`], each bound to its table, column and row.
+//! - `secure_delete` is on: erased rows (a factory reset's above all) are overwritten in
+//!   the file, not left in its free space.
 //! - [`master_key`]: where the master key comes from (systemd credential, `0600` file,
 //!   or generated on first start).
 //!

@@ -85,11 +85,71 @@ BEGIN
 END;
 ";
 
+/// Version 3 (carkey 0.3): where a shared key came from (an owner key and the share's
+/// serial, enrolled at most once), the pending owner pairing with its SPAKE2+ verifier
+/// sealed, and the outbox of key-tracking events for the automaker's backend.
+const V3: &str = r"
+ALTER TABLE keys ADD COLUMN shared_by_owner BLOB
+    CHECK (shared_by_owner IS NULL OR length(shared_by_owner) = 8);
+ALTER TABLE keys ADD COLUMN share_serial INTEGER
+    CHECK ((share_serial IS NULL) = (shared_by_owner IS NULL));
+
+CREATE UNIQUE INDEX keys_share_origin ON keys (shared_by_owner, share_serial)
+    WHERE shared_by_owner IS NOT NULL;
+
+CREATE TABLE pairing_offer (
+    id            INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    verifier      BLOB NOT NULL,
+    salt          BLOB NOT NULL CHECK (length(salt) = 16),
+    scrypt_log_n  INTEGER NOT NULL,
+    scrypt_r      INTEGER NOT NULL,
+    scrypt_p      INTEGER NOT NULL,
+    source        TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    expires_at    INTEGER,
+    attempts_used INTEGER NOT NULL CHECK (attempts_used BETWEEN 0 AND 255)
+) STRICT;
+
+CREATE TABLE tracking_outbox (
+    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    key  BLOB NOT NULL CHECK (length(key) = 8),
+    kind TEXT NOT NULL,
+    at   INTEGER NOT NULL
+) STRICT;
+";
+
 /// Every migration, oldest first. Entry `i` takes a database to version `i + 1`.
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { summary: "meta, vehicle identity, keys, audit log", sql: V1 },
     Migration { summary: "custom profiles, usage counters, append-only audit", sql: V2 },
+    Migration { summary: "shared keys' origin, pending owner pairing, tracking outbox", sql: V3 },
 ];
+
+/// Tables a factory reset empties: everything about the vehicle's life.
+pub(crate) const LIFE_TABLES: &[&str] = &["vehicle", "keys", "profiles", "audit", "pairing_offer", "tracking_outbox"];
+/// Tables a factory reset keeps: the store's own metadata (the key check belongs to the
+/// master key, not to a vehicle's life) and SQLite's (`sqlite_sequence` keeps outbox
+/// sequence numbers from ever being reused). Listed for the test that every table is one
+/// or the other.
+#[cfg(test)]
+const STORE_TABLES: &[&str] = &["meta", "sqlite_sequence"];
+
+/// The trigger that keeps the audit log append-only, exactly as version 2 created it. A
+/// factory reset drops it to erase the log and creates it again in the same transaction.
+const AUDIT_NO_DELETE: &str = "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;";
+
+/// Deletes every row of every [`LIFE_TABLES`] table, the audit log included, keeping the
+/// schema, its version and the key check. Run inside the caller's transaction.
+pub(crate) fn erase_life(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch("DROP TRIGGER IF EXISTS audit_no_delete").map_err(sql_error)?;
+    for table in LIFE_TABLES {
+        conn.execute(&format!("DELETE FROM {table}"), []).map_err(sql_error)?;
+    }
+    conn.execute_batch(AUDIT_NO_DELETE).map_err(sql_error)
+}
 
 /// The newest schema version this build reads and writes.
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -172,6 +232,95 @@ mod tests {
             assert_eq!(version(&conn).unwrap(), LATEST_VERSION);
             assert_eq!(tables(&conn), tables(&fresh), "from version {start}");
         }
+    }
+
+    #[test]
+    fn a_factory_reset_empties_every_life_table_and_leaves_the_schema_as_it_was() {
+        let fresh = migrated(LATEST_VERSION);
+        let conn = migrated(LATEST_VERSION);
+        let mut all: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        all.sort();
+        let mut known: Vec<String> = LIFE_TABLES.iter().chain(STORE_TABLES).map(|t| (*t).to_owned()).collect();
+        known.sort();
+        assert_eq!(all, known, "every table must be either erased or kept by a factory reset");
+
+        assert!(V2.contains(AUDIT_NO_DELETE), "the trigger is recreated as version 2 made it");
+        conn.execute_batch(
+            "INSERT INTO meta VALUES ('key_check', x'00');
+             INSERT INTO profiles VALUES ('p', '{}');
+             INSERT INTO audit VALUES (1, 0, 1, '{}', zeroblob(32), zeroblob(32));
+             INSERT INTO tracking_outbox (key, kind, at) VALUES (zeroblob(8), 'revoked', 0);",
+        )
+        .unwrap();
+        conn.execute_batch("BEGIN").unwrap();
+        erase_life(&conn).unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+        for table in LIFE_TABLES {
+            let rows: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap();
+            assert_eq!(rows, 0, "{table}");
+        }
+        let meta: i64 = conn.query_row("SELECT count(*) FROM meta", [], |r| r.get(0)).unwrap();
+        assert_eq!(meta, 1);
+        assert_eq!(tables(&conn), tables(&fresh));
+        assert_eq!(version(&conn).unwrap(), LATEST_VERSION);
+        conn.execute("INSERT INTO audit VALUES (1, 0, 1, '{}', zeroblob(32), zeroblob(32))", []).unwrap();
+        assert!(conn.execute("DELETE FROM audit", []).unwrap_err().to_string().contains("append-only"));
+        // Outbox sequence numbers carry on.
+        conn.execute("INSERT INTO tracking_outbox (key, kind, at) VALUES (zeroblob(8), 'revoked', 0)", []).unwrap();
+        let seq: i64 = conn.query_row("SELECT seq FROM tracking_outbox", [], |r| r.get(0)).unwrap();
+        assert_eq!(seq, 2);
+    }
+
+    #[test]
+    fn version_3_constraints_hold_for_every_writer() {
+        let conn = migrated(LATEST_VERSION);
+        let key = |id: u8, owner: &str, serial: &str| {
+            conn.execute(
+                &format!(
+                    "INSERT INTO keys (id, name, endpoint, role, profile, state, created_at, recency,
+                                       shared_by_owner, share_serial)
+                     VALUES (x'{id:02x}{id:02x}{id:02x}{id:02x}{id:02x}{id:02x}{id:02x}{id:02x}',
+                             'k', x'04', 'friend', 'owner', 'active', 0, 0, {owner}, {serial})"
+                ),
+                [],
+            )
+        };
+        key(1, "NULL", "NULL").unwrap();
+        key(2, "NULL", "NULL").unwrap();
+        key(3, "x'0101010101010101'", "-1").unwrap();
+        key(4, "x'0101010101010101'", "5").unwrap();
+        key(5, "x'0202020202020202'", "-1").unwrap();
+        let duplicate = key(6, "x'0101010101010101'", "-1").unwrap_err();
+        assert!(duplicate.to_string().contains("UNIQUE"), "{duplicate}");
+        assert!(key(7, "x'01'", "1").is_err(), "owner id length");
+        assert!(key(8, "x'0101010101010101'", "NULL").is_err(), "owner without serial");
+        assert!(key(9, "NULL", "1").is_err(), "serial without owner");
+
+        let offer = |id: i64, salt: &str, attempts: i64| {
+            conn.execute(
+                &format!(
+                    "INSERT OR REPLACE INTO pairing_offer VALUES
+                     ({id}, x'00', {salt}, 15, 8, 1, 'dashboard', 0, NULL, {attempts})"
+                ),
+                [],
+            )
+        };
+        offer(1, "zeroblob(16)", 0).unwrap();
+        offer(1, "zeroblob(16)", 255).unwrap();
+        assert!(offer(2, "zeroblob(16)", 0).is_err(), "a single offer");
+        assert!(offer(1, "zeroblob(15)", 0).is_err(), "salt length");
+        assert!(offer(1, "zeroblob(16)", 256).is_err(), "attempts above 255");
+        assert!(offer(1, "zeroblob(16)", -1).is_err(), "negative attempts");
+        assert!(
+            conn.execute("INSERT INTO tracking_outbox (key, kind, at) VALUES (x'01', 'revoked', 0)", []).is_err(),
+            "key id length"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use crate::changes;
 use crate::crypto::Sealer;
 use crate::master_key::{DATABASE_FILE_NAME, MasterKey};
-use crate::rows::{audit, key, profile, vehicle};
+use crate::rows::{audit, key, pairing, profile, tracking, vehicle};
 use crate::schema::{self, LATEST_VERSION};
 use crate::sql::sql_error;
 
@@ -77,6 +77,10 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", "FULL").map_err(sql_error)?;
         conn.pragma_update(None, "foreign_keys", true).map_err(sql_error)?;
+        // Deleted and overwritten content (replaced sealed secrets, everything a factory
+        // reset erases) is overwritten with zeros in the file rather than left in free
+        // space, where a dump of the flash would find it.
+        conn.pragma_update(None, "secure_delete", true).map_err(sql_error)?;
         // Everything is read once at start and then held by the engine; steady state only
         // appends. A small page cache keeps the daemon's idle memory low (the head unit's
         // budget), at no cost to the tap path.
@@ -130,6 +134,19 @@ impl SqliteStore {
         tx.commit().map_err(sql_error)?;
         Ok(head)
     }
+
+    /// After a factory reset, copies the WAL into the database and truncates it, so the
+    /// erased rows' older versions do not linger in the log (secure_delete has zeroed
+    /// them in the database's pages). Best effort: the reset is already durable, so a
+    /// reader holding the log back only delays this to a later checkpoint.
+    fn checkpoint_after_reset(&self) {
+        let result = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get::<_, i64>(0));
+        match result {
+            Ok(0) => {}
+            Ok(_) => tracing::warn!("key store: the log could not be checkpointed after a factory reset (busy)"),
+            Err(error) => tracing::warn!(%error, "key store: checkpoint after a factory reset failed"),
+        }
+    }
 }
 
 /// Creates the database file with mode `0600` if it does not exist yet; SQLite gives its
@@ -167,18 +184,22 @@ impl KeyStore for SqliteStore {
         }
         let profiles = profile::load(&tx)?;
         let audit_head = audit::head(&tx)?;
+        let pairing = pairing::load(&tx, &self.sealer)?;
+        let tracking_pending = tracking::pending(&tx)?;
         tx.commit().map_err(sql_error)?;
-        Ok(Loaded { identity, keys, profiles, audit_head })
+        Ok(Loaded { identity, keys, profiles, audit_head, pairing, tracking_pending })
     }
 
     fn commit(&mut self, changes: &[Change]) -> Result<(), StoreError> {
         // IMMEDIATE takes the write lock up front, so the batch cannot fail half-way on a
         // lock upgrade; dropping the transaction on an error rolls everything back.
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_error)?;
-        for change in changes {
-            changes::apply(&tx, &self.sealer, change)?;
+        changes::apply_all(&tx, &self.sealer, changes)?;
+        tx.commit().map_err(sql_error)?;
+        if matches!(changes.first(), Some(Change::FactoryReset)) {
+            self.checkpoint_after_reset();
         }
-        tx.commit().map_err(sql_error)
+        Ok(())
     }
 
     fn audit_after(&mut self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
@@ -207,5 +228,48 @@ mod tests {
         assert_eq!(pragma("synchronous"), 2, "FULL");
         assert_eq!(pragma("foreign_keys"), 1);
         assert_eq!(pragma("busy_timeout"), 5000);
+        assert_eq!(pragma("secure_delete"), 1);
+    }
+
+    #[test]
+    fn a_factory_reset_leaves_no_secret_in_the_files() {
+        use carkey_core::fakes::store_contract::{sample_key, sample_pairing_offer};
+        use carkey_core::identity::VehicleIdentity;
+        use carkey_core::ids::KeyId;
+        use carkey_protocol::crypto::Secret32;
+
+        let dir = tempfile::tempdir().unwrap();
+        let master = MasterKey::from_bytes([1; 32]);
+        let mut store = SqliteStore::open(dir.path(), &master).unwrap();
+        let offer = sample_pairing_offer(2);
+        store
+            .commit(&[
+                Change::SetIdentity(VehicleIdentity::generate()),
+                Change::PutKey(sample_key(1)),
+                Change::SetKPersistent(KeyId([1; 8]), Some(Secret32::new([0xA5; 32]))),
+                Change::PutPairingOffer(offer.clone()),
+            ])
+            .unwrap();
+        // Ciphertexts as they are now in the file (the WAL, then the database).
+        let sealed: Vec<Vec<u8>> =
+            ["SELECT private_key FROM vehicle", "SELECT k_persistent FROM keys", "SELECT verifier FROM pairing_offer"]
+                .iter()
+                .map(|sql| store.conn.query_row(sql, [], |r| r.get(0)).unwrap())
+                .collect();
+        store.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0)).unwrap();
+        let files = || -> Vec<u8> {
+            std::fs::read_dir(dir.path()).unwrap().flat_map(|e| std::fs::read(e.unwrap().path()).unwrap()).collect()
+        };
+        let contains = |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).any(|w| w == needle);
+        let before = files();
+        assert!(sealed.iter().all(|s| contains(&before, s)), "the ciphertexts were written");
+
+        store.commit(&[Change::FactoryReset]).unwrap();
+        let after = files();
+        for (i, s) in sealed.iter().enumerate() {
+            assert!(!contains(&after, s), "ciphertext {i} is still in the files after a factory reset");
+        }
+        let wal = std::fs::metadata(dir.path().join("carkey.db-wal")).map(|m| m.len()).unwrap_or(0);
+        assert_eq!(wal, 0, "the log was truncated");
     }
 }

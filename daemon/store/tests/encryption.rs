@@ -7,7 +7,7 @@ mod common;
 
 use carkey_core::ports::{KeyStore, StoreError};
 use carkey_store::{MasterKey, SqliteStore};
-use common::{K_PERSISTENT, TOKEN, open, populate, raw, snapshot};
+use common::{K_PERSISTENT, TOKEN, offer, open, populate, raw, snapshot};
 use rusqlite::params;
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -30,14 +30,18 @@ fn secrets_never_reach_the_file_in_plaintext() {
     drop(store);
     let files_after_close = snapshot(dir.path());
     let private = identity.key.private_bytes();
+    let verifier = offer().verifier.to_bytes();
+    let w0 = &verifier[..32];
     for (name, bytes) in files.iter().chain(&files_after_close) {
-        for secret in [&K_PERSISTENT, &TOKEN, private.expose()] {
+        for secret in [K_PERSISTENT.as_slice(), TOKEN.as_slice(), private.expose(), w0] {
             assert!(!contains(bytes, secret), "a secret is readable in {name}");
         }
     }
     let sealed: Vec<u8> =
         raw(dir.path()).query_row("SELECT k_persistent FROM keys WHERE id = ?1", [[1u8; 8]], |r| r.get(0)).unwrap();
     assert_eq!(sealed.len(), 12 + 32 + 16, "nonce ‖ ciphertext ‖ tag");
+    let sealed: Vec<u8> = raw(dir.path()).query_row("SELECT verifier FROM pairing_offer", [], |r| r.get(0)).unwrap();
+    assert_eq!(sealed.len(), 12 + 97 + 16, "nonce ‖ ciphertext ‖ tag");
 }
 
 #[test]
@@ -86,6 +90,25 @@ fn the_vehicle_private_key_is_bound_to_its_group_id() {
     populate(&mut open(dir.path()));
     raw(dir.path()).execute("UPDATE vehicle SET group_id = zeroblob(16)", []).unwrap();
     assert!(load_err(dir.path()).contains("vehicle identity"));
+}
+
+#[test]
+fn the_pairing_verifier_is_bound_to_its_salt_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(&mut open(dir.path()));
+    let conn = raw(dir.path());
+    // The same verifier next to another salt (as if the salt had been replaced).
+    conn.execute("UPDATE pairing_offer SET salt = zeroblob(16)", []).unwrap();
+    let message = load_err(dir.path());
+    assert!(message.contains("pairing offer") && message.contains("verifier"), "{message}");
+
+    let dir = tempfile::tempdir().unwrap();
+    populate(&mut open(dir.path()));
+    let conn = raw(dir.path());
+    // A key's sealed K_persistent is 32 bytes, not a verifier; and a verifier is not a K_persistent.
+    conn.execute("UPDATE pairing_offer SET verifier = (SELECT k_persistent FROM keys WHERE id = ?1)", [[1u8; 8]])
+        .unwrap();
+    assert!(load_err(dir.path()).contains("length 60, expected 125"));
 }
 
 #[test]

@@ -37,6 +37,74 @@ fn malformed_key_rows_are_corrupt() {
 }
 
 #[test]
+fn malformed_share_origins_are_corrupt() {
+    // The schema's CHECKs refuse these; a writer that turns them off still cannot make
+    // the store load a wrong value.
+    let cases = [
+        ("UPDATE keys SET shared_by_owner = x'01' WHERE id = x'0202020202020202'", "column shared_by_owner"),
+        ("UPDATE keys SET share_serial = NULL WHERE id = x'0202020202020202'", "an owner without a serial"),
+        ("UPDATE keys SET share_serial = 1 WHERE id = x'0101010101010101'", "a serial without an owner"),
+    ];
+    for (sql, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        populate(&mut open(dir.path()));
+        let conn = raw(dir.path());
+        assert!(conn.execute(sql, []).is_err(), "the schema refuses {sql}");
+        conn.pragma_update(None, "ignore_check_constraints", true).unwrap();
+        conn.execute(sql, []).unwrap();
+        let message = corrupt_message(open(dir.path()).load());
+        assert!(message.contains("keys row") && message.contains(expected), "{sql}: {message}");
+    }
+}
+
+#[test]
+fn malformed_pairing_offers_are_corrupt() {
+    let cases = [
+        ("UPDATE pairing_offer SET source = 'phone'", false, "column source"),
+        ("UPDATE pairing_offer SET scrypt_log_n = 30", false, "unacceptable cost"),
+        ("UPDATE pairing_offer SET scrypt_log_n = 256", false, "column scrypt_log_n"),
+        ("UPDATE pairing_offer SET scrypt_r = -1", false, "column scrypt_r"),
+        ("UPDATE pairing_offer SET scrypt_p = 0", false, "unacceptable cost"),
+        ("UPDATE pairing_offer SET verifier = zeroblob(125)", false, "column verifier"),
+        ("UPDATE pairing_offer SET verifier = substr(verifier, 1, 124)", false, "column verifier"),
+        ("UPDATE pairing_offer SET attempts_used = 256", true, "column attempts_used"),
+        ("UPDATE pairing_offer SET salt = x'00'", true, "column salt"),
+    ];
+    for (sql, behind_checks, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        populate(&mut open(dir.path()));
+        let conn = raw(dir.path());
+        if behind_checks {
+            assert!(conn.execute(sql, []).is_err(), "the schema refuses {sql}");
+            conn.pragma_update(None, "ignore_check_constraints", true).unwrap();
+        }
+        conn.execute(sql, []).unwrap();
+        let message = corrupt_message(open(dir.path()).load());
+        assert!(message.contains("pairing offer") && message.contains(expected), "{sql}: {message}");
+    }
+}
+
+#[test]
+fn malformed_tracking_events_are_corrupt() {
+    let cases = [
+        ("UPDATE tracking_outbox SET kind = 'lost'", false, "column kind"),
+        ("UPDATE tracking_outbox SET key = x'01'", true, "column key"),
+    ];
+    for (sql, behind_checks, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        populate(&mut open(dir.path()));
+        let conn = raw(dir.path());
+        if behind_checks {
+            assert!(conn.execute(sql, []).is_err(), "the schema refuses {sql}");
+            conn.pragma_update(None, "ignore_check_constraints", true).unwrap();
+        }
+        conn.execute(sql, []).unwrap();
+        let message = corrupt_message(open(dir.path()).load());
+        assert!(message.contains("tracking_outbox row 1") && message.contains(expected), "{sql}: {message}");
+    }
+}
+
+#[test]
 fn malformed_profile_rows_are_corrupt() {
     let cases = [
         ("INSERT INTO profiles VALUES ('valet-2', '{')", "column definition"),

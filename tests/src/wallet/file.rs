@@ -14,12 +14,15 @@
 //!     "private_mailbox": "<hex>",
 //!     "confidential_mailbox": "<hex>"
 //!   }],
-//!   "contexts": [{ "vehicle_group_id": "<32 hex>", "k_persistent": "<64 hex>" }]
+//!   "contexts": [{ "vehicle_group_id": "<32 hex>", "k_persistent": "<64 hex>" }],
+//!   "last_serial": 0
 //! }
 //! ```
 //!
 //! `contexts` lists the phone's fast-transaction contexts least recently used first, so
-//! reloading keeps the eviction order. Every field is checked on load, and errors name
+//! reloading keeps the eviction order. `last_serial` is the last serial the wallet put in
+//! an attestation it signed; it only grows, so serials never repeat (absent in files
+//! written before sharing existed: 0). Every field is checked on load, and errors name
 //! the key and field but never echo a value (it may be a secret).
 
 use carkey_protocol::crypto::{EcPublicKey, Secret32, SigningKeyPair};
@@ -43,6 +46,8 @@ pub struct WalletFile {
     pub keys: Vec<KeyRecord>,
     #[serde(default)]
     pub contexts: Vec<ContextRecord>,
+    #[serde(default)]
+    pub last_serial: u64,
 }
 
 /// One key.

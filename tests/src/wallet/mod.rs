@@ -9,20 +9,31 @@
 //! "vehicle_public_key" (130 hex), "endpoint_private_key" (64 hex), "endpoint_public_key"
 //! (130 hex, checked against the private key), "slot" (16 hex), "signaling",
 //! "private_mailbox" (hex), "confidential_mailbox" (hex)}], "contexts":
-//! [{"vehicle_group_id", "k_persistent" (64 hex)}]}`, contexts least recently used first.
-//! Unknown fields are refused, so a typo in a hand-edited wallet is caught.
+//! [{"vehicle_group_id", "k_persistent" (64 hex)}], "last_serial"}`, contexts least
+//! recently used first. Unknown fields are refused, so a typo in a hand-edited wallet is
+//! caught; fields added later (`last_serial`) default when absent, so older files load.
+//!
+//! Shares, accepted shares and terminations live where a real phone keeps them: in the
+//! key's private mailbox (carkey's [`private_mailbox`] layout) and its signaling bitmap,
+//! so the file needs no field for them (see [`Wallet::share`], [`Wallet::accept_share`],
+//! [`Wallet::terminate`]).
+//!
+//! [`private_mailbox`]: carkey_protocol::attestation::private_mailbox
 
 mod file;
+mod lifecycle;
 
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use carkey_protocol::attestation::{AttestationError, ShareAttestation, private_mailbox};
 use carkey_protocol::crypto::{EcPublicKey, SigningKeyPair};
 use carkey_protocol::endpoint::{Credential, Endpoint};
 
 use crate::private_file;
 use file::{ContextRecord, KeyRecord, WalletFile};
+pub use lifecycle::{IssuedShare, ShareRequest, Termination};
 
 /// Refuse wallet files larger than this (a wallet with a hundred keys is ~300 KiB).
 const MAX_FILE_LEN: u64 = 4 * 1024 * 1024;
@@ -69,6 +80,35 @@ pub enum WalletError {
     /// The wallet already holds a key for this vehicle (a phone holds one per vehicle).
     #[error("the wallet already holds a key for vehicle group {0}")]
     DuplicateVehicle(String),
+    /// An operation needs a key and the wallet has none.
+    #[error("the wallet holds no keys")]
+    NoKeys,
+    /// An operation needs one key and the wallet has several: the caller must say which.
+    #[error("the wallet holds {0} keys: name the vehicle (--vehicle-group-id)")]
+    AmbiguousKey(usize),
+    /// The wallet holds no key for the vehicle named (hex group identifier).
+    #[error("the wallet holds no key for vehicle group {0}")]
+    NoKeyForVehicle(String),
+    /// The key was terminated on this phone: it may carry its termination to the vehicle,
+    /// but it no longer shares or accepts shares.
+    #[error("the key for vehicle group {0} is terminated")]
+    KeyTerminated(String),
+    /// The share cannot be signed as asked (profile name, validity window).
+    #[error("cannot sign this share: {0}")]
+    InvalidShare(AttestationError),
+    /// The bytes offered as a share attestation do not parse as one.
+    #[error("not a valid share attestation: {0}")]
+    BadAttestation(AttestationError),
+    /// A share attestation for another phone's key: the vehicle would refuse it from this
+    /// one, so the phone refuses to carry it.
+    #[error("the share attestation names another friend key than this wallet's key for vehicle group {0}")]
+    NotForThisKey(String),
+    /// The attestation does not fit the key's private mailbox slot.
+    #[error("the attestation does not fit the private mailbox of the key for vehicle group {0}")]
+    MailboxFull(String),
+    /// Every serial has been used.
+    #[error("attestation serials are exhausted")]
+    SerialsExhausted,
 }
 
 /// A key name is 1–64 characters, without control characters or surrounding spaces (the
@@ -114,19 +154,61 @@ pub struct NewKey {
     pub name: Option<KeyName>,
 }
 
-/// The public facts of one key: what a script needs to enroll it in a vehicle.
+/// The public facts of one key: what a script needs to enroll it in a vehicle, or to give
+/// a friend (who makes a key with the vehicle's group identifier and public key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyInfo {
     /// Friendly name.
     pub name: KeyName,
     /// The vehicle's reader group identifier.
     pub vehicle_group_id: [u8; 16],
+    /// The vehicle's long-term public key.
+    pub vehicle_public: EcPublicKey,
     /// The key slot.
     pub slot: [u8; 8],
     /// The key's long-term public key.
     pub public_key: EcPublicKey,
     /// Whether the phone holds a fast-transaction context for the vehicle.
     pub has_context: bool,
+    /// Whether the private mailbox's share slot holds a share attestation.
+    pub has_share: bool,
+    /// Whether the key is terminated and still carries its attestation to the vehicle
+    /// ([`private_mailbox::TERMINATION_PENDING`] in its signaling bitmap).
+    pub termination_pending: bool,
+}
+
+impl KeyInfo {
+    fn of(credential: &Credential, name: KeyName, has_context: bool) -> Self {
+        let has_share = lifecycle::carried_in(credential, private_mailbox::SHARE)
+            .is_some_and(|bytes| ShareAttestation::parse(bytes).is_ok());
+        Self {
+            name,
+            vehicle_group_id: credential.vehicle_group_id,
+            vehicle_public: credential.vehicle_public.clone(),
+            slot: credential.key_slot,
+            public_key: credential.endpoint_key.public().clone(),
+            has_context,
+            has_share,
+            termination_pending: credential.signaling & private_mailbox::TERMINATION_PENDING != 0,
+        }
+    }
+}
+
+/// The `list --json` shape of a key (the `carkey-phone` output scripts read).
+impl serde::Serialize for KeyInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde_json::json!({
+            "name": self.name.as_str(),
+            "slot": hex::encode(self.slot),
+            "vehicle_group_id": hex::encode(self.vehicle_group_id),
+            "vehicle_public_key": hex::encode(self.vehicle_public.uncompressed()),
+            "public_key": hex::encode(self.public_key.uncompressed()),
+            "fast_context": self.has_context,
+            "has_share": self.has_share,
+            "termination_pending": self.termination_pending,
+        })
+        .serialize(serializer)
+    }
 }
 
 /// A phone: an [`Endpoint`] with named keys, bound to a file.
@@ -134,6 +216,8 @@ pub struct Wallet {
     path: PathBuf,
     endpoint: Endpoint,
     names: HashMap<[u8; 16], KeyName>,
+    /// The last serial this wallet put in an attestation (0: none yet).
+    last_serial: u64,
 }
 
 impl core::fmt::Debug for Wallet {
@@ -145,7 +229,7 @@ impl core::fmt::Debug for Wallet {
 impl Wallet {
     /// An empty wallet for `path`; nothing is written until [`Wallet::save`].
     pub fn create(path: &Path) -> Self {
-        Self { path: path.to_owned(), endpoint: Endpoint::new(), names: HashMap::new() }
+        Self { path: path.to_owned(), endpoint: Endpoint::new(), names: HashMap::new(), last_serial: 0 }
     }
 
     /// Loads and validates the wallet at `path`.
@@ -197,6 +281,7 @@ impl Wallet {
         file::check_contexts(&contexts, &keys)?;
 
         let mut wallet = Self::create(path);
+        wallet.last_serial = file.last_serial;
         for key in keys {
             wallet.names.insert(key.credential.vehicle_group_id, key.name);
             wallet.endpoint.add_credential(key.credential);
@@ -214,13 +299,10 @@ impl Wallet {
             .endpoint
             .credentials()
             .iter()
-            .map(|c| {
-                let name = self.names.get(&c.vehicle_group_id).cloned().unwrap_or_else(KeyName::default_name);
-                KeyRecord::from_credential(&name, c)
-            })
+            .map(|c| KeyRecord::from_credential(&self.name_of(&c.vehicle_group_id), c))
             .collect();
         let contexts = self.endpoint.contexts().iter().map(|(g, k)| ContextRecord::new(g, k)).collect();
-        let file = WalletFile { version: file::FORMAT_VERSION, keys, contexts };
+        let file = WalletFile { version: file::FORMAT_VERSION, keys, contexts, last_serial: self.last_serial };
         let mut text = serde_json::to_vec_pretty(&file).map_err(|e| self.io_error(io::Error::other(e)))?;
         text.push(b'\n');
         private_file::write_atomically(&self.path, &text).map_err(|e| self.io_error(e))
@@ -250,14 +332,9 @@ impl Wallet {
         });
         let key = SigningKeyPair::generate(&mut rng);
         let name = request.name.unwrap_or_else(KeyName::default_name);
-        let info = KeyInfo {
-            name: name.clone(),
-            vehicle_group_id: group,
-            slot,
-            public_key: key.public().clone(),
-            has_context: false,
-        };
-        self.endpoint.add_credential(Credential::new(group, request.vehicle_public, key, slot));
+        let credential = Credential::new(group, request.vehicle_public, key, slot);
+        let info = KeyInfo::of(&credential, name.clone(), false);
+        self.endpoint.add_credential(credential);
         self.names.insert(group, name);
         Ok(info)
     }
@@ -268,14 +345,22 @@ impl Wallet {
         self.endpoint
             .credentials()
             .iter()
-            .map(|c| KeyInfo {
-                name: self.names.get(&c.vehicle_group_id).cloned().unwrap_or_else(KeyName::default_name),
-                vehicle_group_id: c.vehicle_group_id,
-                slot: c.key_slot,
-                public_key: c.endpoint_key.public().clone(),
-                has_context: with_context.contains(&c.vehicle_group_id),
-            })
+            .map(|c| KeyInfo::of(c, self.name_of(&c.vehicle_group_id), with_context.contains(&c.vehicle_group_id)))
             .collect()
+    }
+
+    /// The public facts of the key for one vehicle.
+    pub fn key(&mut self, vehicle_group_id: &[u8; 16]) -> Option<KeyInfo> {
+        self.keys().into_iter().find(|k| &k.vehicle_group_id == vehicle_group_id)
+    }
+
+    /// Names the key for a vehicle (e.g. one the phone created at pairing).
+    pub(crate) fn set_name(&mut self, vehicle_group_id: [u8; 16], name: KeyName) {
+        self.names.insert(vehicle_group_id, name);
+    }
+
+    fn name_of(&self, vehicle_group_id: &[u8; 16]) -> KeyName {
+        self.names.get(vehicle_group_id).cloned().unwrap_or_else(KeyName::default_name)
     }
 
     /// The phone itself, to answer commands or to prepare mailboxes and contexts.

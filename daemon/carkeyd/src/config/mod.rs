@@ -32,6 +32,49 @@ pub struct Config {
     pub nfc: NfcConfig,
     /// The vehicle bus adapter.
     pub vehicle_bus: VehicleBusConfig,
+    /// Key slots.
+    pub keys: KeysConfig,
+    /// Owner pairing.
+    pub pairing: PairingConfig,
+}
+
+/// `[keys]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeysConfig {
+    /// Keys that are not revoked (owner and friends) the vehicle holds at most.
+    pub max_keys: usize,
+}
+
+impl KeysConfig {
+    /// Allowed slot counts.
+    pub const MAX_KEYS_RANGE: core::ops::RangeInclusive<usize> = 1..=1000;
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self { max_keys: carkey_core::engine::DEFAULT_MAX_KEYS }
+    }
+}
+
+/// `[pairing]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PairingConfig {
+    /// How long a pairing code shown on the dashboard stays valid, in seconds.
+    pub code_lifetime_s: u32,
+}
+
+impl PairingConfig {
+    /// Allowed lifetimes: long enough to walk to the car, short enough that a code
+    /// photographed off the screen is soon useless.
+    pub const CODE_LIFETIME_RANGE_S: core::ops::RangeInclusive<u32> = 60..=86_400;
+}
+
+impl Default for PairingConfig {
+    fn default() -> Self {
+        Self { code_lifetime_s: 900 }
+    }
 }
 
 /// When the head unit's wall clock is believed (time-bound keys deny otherwise).
@@ -240,6 +283,15 @@ impl Config {
             return invalid(format!(
                 "log.level = {:?} is not a filter like \"info\" or \"warn,carkey_core=debug\"",
                 self.log.level
+            ));
+        }
+        if !KeysConfig::MAX_KEYS_RANGE.contains(&self.keys.max_keys) {
+            return invalid(format!("keys.max_keys = {} is outside 1..=1000", self.keys.max_keys));
+        }
+        if !PairingConfig::CODE_LIFETIME_RANGE_S.contains(&self.pairing.code_lifetime_s) {
+            return invalid(format!(
+                "pairing.code_lifetime_s = {} is outside 60..=86400",
+                self.pairing.code_lifetime_s
             ));
         }
         if self.state.directory.as_os_str().is_empty() {

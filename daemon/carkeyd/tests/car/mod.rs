@@ -265,6 +265,40 @@ impl Drop for Car {
     }
 }
 
+impl Car {
+    /// Offers owner pairing (the daemon must be stopped); returns the code to type.
+    pub fn pairing_code(&self) -> String {
+        let out: Value = serde_json::from_str(&self.admin(&["pairing", "start", "--json"])).unwrap();
+        out["code"].as_str().unwrap().to_owned()
+    }
+
+    /// A phone pairs as owner on the console with `code`; the wallet is created (or the
+    /// new key replaces the old one) and saved when pairing succeeded.
+    pub fn pair(&self, name: &str, code: &str) -> (Phone, carkey_tests::pair::PairReport) {
+        let path = self.dir.path().join(format!("{name}.wallet"));
+        let mut wallet = Wallet::load_or_create(&path).unwrap();
+        let code = carkey_tests::pair::PairingCode::new(code).unwrap();
+        let report =
+            carkey_tests::pair::pair(&self.socket("console"), &mut wallet, &code, &Default::default()).unwrap();
+        let (slot, public_key) =
+            report.key().map(|k| (hex::encode(k.slot), hex::encode(k.public_key.uncompressed()))).unwrap_or_default();
+        if report.succeeded() {
+            wallet.save().unwrap();
+        }
+        (Phone { wallet: path, slot, public_key }, report)
+    }
+
+    /// The keys as `keys list --json` shows them (the daemon must be stopped).
+    pub fn keys(&self) -> Vec<Value> {
+        serde_json::from_str::<Value>(&self.admin(&["keys", "list", "--json"])).unwrap().as_array().unwrap().clone()
+    }
+
+    /// One key by id.
+    pub fn key(&self, id: &str) -> Value {
+        self.keys().into_iter().find(|k| k["id"] == id).unwrap_or_else(|| panic!("no key {id}"))
+    }
+}
+
 /// A phone simulator with its wallet file.
 pub struct Phone {
     pub wallet: PathBuf,

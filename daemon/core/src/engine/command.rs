@@ -6,9 +6,11 @@ use carkey_protocol::crypto::EcPublicKey;
 use crate::audit::AuditEntry;
 use crate::ids::{KeyId, KeyName, ProfileId};
 use crate::key::{DigitalKey, Role};
+use crate::pairing::{PairingOffer, PairingSource};
 use crate::ports::StoreError;
 use crate::profile::AccessProfile;
-use crate::time::Validity;
+use crate::sharing::TerminationRejection;
+use crate::time::{Validity, WallTime};
 
 /// A request to read or change keys and profiles.
 #[derive(Debug, Clone)]
@@ -50,6 +52,18 @@ pub enum Command {
     GetKey(KeyId),
     /// All profiles, built-in first.
     ListProfiles,
+    /// Offer owner pairing with this verifier (from a dashboard code or the backend),
+    /// replacing any pending offer.
+    OfferPairing(PairingOffer),
+    /// Withdraw the pending pairing.
+    CancelPairing,
+    /// The pending pairing, if any.
+    GetPairing,
+    /// Apply a termination attestation relayed by the backend.
+    ApplyTermination(Vec<u8>),
+    /// Erase every key, secret, profile, pending pairing and the audit log, and start
+    /// again with a new vehicle identity (phones paired before no longer match).
+    FactoryReset,
     /// Audit entries after `seq`, at most `limit`.
     AuditAfter {
         /// Last sequence number already seen.
@@ -72,6 +86,19 @@ pub enum Reply {
     Profiles(Vec<AccessProfile>),
     /// Audit entries.
     Audit(Vec<AuditEntry>),
+    /// The pending pairing.
+    Pairing(Option<PairingStatus>),
+}
+
+/// A pending pairing as the dashboard shows it (never the verifier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairingStatus {
+    /// Dashboard code or backend.
+    pub source: PairingSource,
+    /// Attempts left before a new code is needed.
+    pub attempts_left: u8,
+    /// When it expires.
+    pub expires_at: Option<WallTime>,
 }
 
 /// Why a command was refused; nothing changed. Names are stable (D-Bus error names).
@@ -103,6 +130,18 @@ pub enum CommandError {
     /// A revoked key never changes again.
     #[error("key {0} is revoked")]
     Revoked(KeyId),
+    /// A revoked key's phone key can never be enrolled again.
+    #[error("this phone key belongs to revoked key {0} and can never be enrolled again")]
+    EndpointRevoked(KeyId),
+    /// Every key slot is in use.
+    #[error("all {0} key slots are in use; revoke a key first")]
+    SlotsFull(usize),
+    /// No pairing is pending.
+    #[error("no owner pairing is pending")]
+    NoPairing,
+    /// A termination attestation was refused.
+    #[error("termination refused: {0}")]
+    Termination(TerminationRejection),
     /// Resume of a key that is not suspended.
     #[error("key {0} is not suspended")]
     NotSuspended(KeyId),

@@ -4,7 +4,7 @@ use super::{Command, CommandError, Engine, Reply};
 use crate::audit::AuditEvent;
 use crate::ids::KeyId;
 use crate::key::{DigitalKey, KeyState, Usage};
-use crate::ports::{Change, Clock, KeyStore, StoredKey, VehicleBus};
+use crate::ports::{Change, Clock, KeyStore, StoredKey, TrackingKind, VehicleBus};
 use crate::profile::is_builtin;
 
 impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
@@ -16,10 +16,16 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
                     return Err(CommandError::KeyExists(id));
                 }
                 if let Some(other) = self.state.keys.values().find(|k| k.key.endpoint == endpoint) {
-                    return Err(CommandError::EndpointAlreadyEnrolled(other.key.id));
+                    return Err(match other.key.state {
+                        KeyState::Revoked(_) => CommandError::EndpointRevoked(other.key.id),
+                        _ => CommandError::EndpointAlreadyEnrolled(other.key.id),
+                    });
                 }
                 if !self.state.profiles.contains_key(&profile) {
                     return Err(CommandError::UnknownProfile(profile));
+                }
+                if self.slots_in_use() >= self.config.max_keys {
+                    return Err(CommandError::SlotsFull(self.config.max_keys));
                 }
                 let key = DigitalKey {
                     id,
@@ -33,6 +39,7 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
                     last_used_at: None,
                     usage: Usage::default(),
                     recency: 0,
+                    shared_by: None,
                 };
                 let change = format!("enrolled as {} with profile {}", key.role.as_str(), key.profile);
                 self.write_key(StoredKey { key, k_persistent: None, immobilizer_token: None }, Vec::new(), change)
@@ -72,15 +79,7 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
                 stored.key.state = KeyState::Active;
                 self.write_key(stored, Vec::new(), "resumed".to_owned())
             }
-            Command::Revoke(id, reason) => {
-                let mut stored = self.changeable(id)?;
-                let change = format!("revoked: {reason}");
-                stored.key.state = KeyState::Revoked(reason);
-                stored.k_persistent = None;
-                stored.immobilizer_token = None;
-                let wipe = vec![Change::SetKPersistent(id, None), Change::SetImmobilizerToken(id, None)];
-                self.write_key(stored, wipe, change)
-            }
+            Command::Revoke(id, reason) => self.revoke(id, &reason, TrackingKind::Revoked),
             Command::PutProfile(profile) => {
                 if is_builtin(&profile.id) {
                     return Err(CommandError::BuiltinProfile(profile.id));
@@ -133,6 +132,11 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
                 builtin.extend(custom);
                 Ok(Reply::Profiles(builtin))
             }
+            Command::OfferPairing(offer) => self.offer_pairing(offer),
+            Command::CancelPairing => self.cancel_pairing(),
+            Command::GetPairing => Ok(Reply::Pairing(self.pairing_status())),
+            Command::ApplyTermination(bytes) => self.apply_termination(&bytes, None).map(|_| Reply::Done),
+            Command::FactoryReset => self.factory_reset(),
             Command::AuditAfter { after, limit } => Ok(Reply::Audit(self.store.audit_after(after, limit)?)),
         }
     }
@@ -144,6 +148,24 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
             return Err(CommandError::Revoked(id));
         }
         Ok(stored.clone())
+    }
+
+    /// Revokes a key for good, wipes its secrets and queues the key-tracking event.
+    pub(super) fn revoke(&mut self, id: KeyId, reason: &str, kind: TrackingKind) -> Result<Reply, CommandError> {
+        let mut stored = self.changeable(id)?;
+        let change = format!("revoked: {reason}");
+        stored.key.state = KeyState::Revoked(reason.to_owned());
+        stored.k_persistent = None;
+        stored.immobilizer_token = None;
+        let at = self.clock.wall().time;
+        let extra = vec![
+            Change::SetKPersistent(id, None),
+            Change::SetImmobilizerToken(id, None),
+            Change::QueueTracking(crate::ports::TrackingEvent { key: id, kind, at }),
+        ];
+        let reply = self.write_key(stored, extra, change)?;
+        self.state.tracking_pending = self.state.tracking_pending.saturating_add(1);
+        Ok(reply)
     }
 
     /// Commits `stored` (plus `extra` changes) with an audit entry, then applies it.

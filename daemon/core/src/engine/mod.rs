@@ -8,6 +8,8 @@
 
 mod command;
 mod keys;
+mod lifecycle;
+mod pairing;
 mod tap;
 
 use std::collections::BTreeMap;
@@ -15,13 +17,15 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-pub use command::{Command, CommandError, Reply};
+pub use command::{Command, CommandError, PairingStatus, Reply};
+pub use pairing::{PairedPhone, PairingRefusal};
 pub use tap::{TapOutcome, TapReport, Verdict};
 
 use crate::audit::{AuditEvent, AuditHead};
 use crate::directory::Directory;
 use crate::identity::VehicleIdentity;
 use crate::ids::{KeyId, ProfileId, ReaderName};
+use crate::pairing::PairingOffer;
 use crate::ports::{Change, Clock, KeyStore, StoreError, StoredKey, VehicleBus};
 use crate::profile::{AccessProfile, builtin_profiles};
 use crate::time::UtcOffset;
@@ -33,6 +37,17 @@ pub struct EngineConfig {
     pub utc_offset: UtcOffset,
     /// Version recorded in the audit log at start.
     pub version: String,
+    /// At most this many keys that are not revoked (owner and friends).
+    pub max_keys: usize,
+}
+
+/// Key slots a vehicle offers unless configured otherwise.
+pub const DEFAULT_MAX_KEYS: usize = 32;
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self { utc_offset: UtcOffset(0), version: String::new(), max_keys: DEFAULT_MAX_KEYS }
+    }
 }
 
 /// A message to the engine.
@@ -49,6 +64,16 @@ pub enum Request {
     },
     /// A command; answer with its reply.
     Command(Command, oneshot::Sender<Result<Reply, CommandError>>),
+    /// A phone on the console reader sent its SPAKE2+ share: count the attempt durably,
+    /// then answer with the verifier (or why not).
+    PairingAttempt {
+        /// Which reader.
+        reader: ReaderName,
+        /// The verifier to answer with, or the refusal.
+        reply: oneshot::Sender<Result<Arc<carkey_protocol::spake2plus::Verifier>, PairingRefusal>>,
+    },
+    /// Pairing and the following standard transaction succeeded: store the owner key.
+    Paired(Box<PairedPhone>, oneshot::Sender<Result<KeyId, PairingRefusal>>),
 }
 
 /// The engine's in-memory state: exactly what the store holds.
@@ -57,6 +82,8 @@ struct State {
     profiles: BTreeMap<ProfileId, AccessProfile>,
     audit: AuditHead,
     next_recency: u64,
+    pairing: Option<PairingOffer>,
+    tracking_pending: u64,
 }
 
 /// The engine. Generic over its ports so tests run it on fakes.
@@ -65,7 +92,7 @@ pub struct Engine<S, B, C> {
     bus: B,
     clock: C,
     config: EngineConfig,
-    identity: VehicleIdentity,
+    identity: Arc<VehicleIdentity>,
     state: State,
     directory: watch::Sender<Arc<Directory>>,
 }
@@ -89,16 +116,27 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
         profiles.extend(loaded.profiles.into_iter().map(|p| (p.id.clone(), p)));
         let next_recency = loaded.keys.iter().map(|k| k.key.recency).max().unwrap_or(0).saturating_add(1);
         let keys: BTreeMap<KeyId, StoredKey> = loaded.keys.into_iter().map(|k| (k.key.id, k)).collect();
-        let (directory, _) = watch::channel(Arc::new(Directory::build(keys.values())));
-        let state = State { keys, profiles, audit: loaded.audit_head, next_recency };
+        let identity = Arc::new(identity);
+        let pairing = loaded.pairing;
+        let (directory, _) =
+            watch::channel(Arc::new(Directory::build(keys.values(), Arc::clone(&identity), pairing.as_ref())));
+        let state = State {
+            keys,
+            profiles,
+            audit: loaded.audit_head,
+            next_recency,
+            pairing,
+            tracking_pending: loaded.tracking_pending,
+        };
         let mut engine = Self { store, bus, clock, config, identity, state, directory };
         let version = engine.config.version.clone();
         engine.commit_with_audit(changes, AuditEvent::Started { version })?;
         Ok(engine)
     }
 
-    /// The vehicle's identity (for configuring readers).
-    pub const fn identity(&self) -> &VehicleIdentity {
+    /// The vehicle's identity (it changes only at a factory reset; readers follow it
+    /// through the [`Directory`]).
+    pub fn identity(&self) -> &VehicleIdentity {
         &self.identity
     }
 
@@ -134,6 +172,12 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
             Request::Command(command, reply) => {
                 let _ = reply.send(self.execute(command));
             }
+            Request::PairingAttempt { reader, reply } => {
+                let _ = reply.send(self.count_pairing_attempt(reader));
+            }
+            Request::Paired(phone, reply) => {
+                let _ = reply.send(self.store_paired_owner(*phone));
+            }
         }
     }
 
@@ -148,7 +192,14 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
     }
 
     fn publish(&self) {
-        self.directory.send_replace(Arc::new(Directory::build(self.state.keys.values())));
+        let directory =
+            Directory::build(self.state.keys.values(), Arc::clone(&self.identity), self.state.pairing.as_ref());
+        self.directory.send_replace(Arc::new(directory));
+    }
+
+    /// Keys that are not revoked (they hold a slot).
+    fn slots_in_use(&self) -> usize {
+        self.state.keys.values().filter(|k| !matches!(k.key.state, crate::key::KeyState::Revoked(_))).count()
     }
 }
 

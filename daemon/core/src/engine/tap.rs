@@ -1,22 +1,33 @@
 //! Deciding a tap: what it asks for, whether the key may, record, act.
+//!
+//! A tap may also carry lifecycle news in the phone's private mailbox: a friend's first
+//! tap brings the owner's share attestation (the key is enrolled, then decided like any
+//! other), and a deleted key brings its termination attestation (the key is revoked and
+//! the tap refused).
 
-use carkey_protocol::reader::{Authenticated, TransactionKind};
+use carkey_protocol::attestation::private_mailbox;
+use carkey_protocol::crypto::Secret32;
+use carkey_protocol::reader::{Authenticated, TransactionKind, Unenrolled};
 
 use super::Engine;
 use crate::audit::{AuditEvent, Transaction};
-use crate::ids::ReaderLocation;
-use crate::ids::{KeyId, ReaderName};
-use crate::key::KeyState;
+use crate::ids::{KeyId, KeyName, ReaderLocation, ReaderName};
+use crate::key::{DigitalKey, KeyState, Role, Usage};
 use crate::policy::{self, Denial, Permit};
-use crate::ports::{Change, Clock, KeyStore, VehicleBus, VehicleCommand};
+use crate::ports::{Change, Clock, KeyStore, StoredKey, TrackingEvent, TrackingKind, VehicleBus, VehicleCommand};
 use crate::profile::Action;
+use crate::sharing::{ShareContext, ShareRejection};
+use crate::time::WallClockReading;
 
 /// How the phone's authentication ended.
 #[derive(Debug)]
 pub enum TapOutcome {
     /// It proved an enrolled key.
     Authenticated(Box<Authenticated>),
-    /// It proved a key this vehicle does not know (standard transaction).
+    /// It proved a key this vehicle does not know, and its private mailbox was read
+    /// (share slot, then termination slot).
+    Unenrolled(Box<Unenrolled>),
+    /// It proved a key this vehicle does not know (nothing was read).
     UnknownKey,
 }
 
@@ -29,6 +40,8 @@ pub struct TapReport {
     pub location: ReaderLocation,
     /// Who the phone is.
     pub outcome: TapOutcome,
+    /// The termination attestation slot, read because the phone signalled one.
+    pub termination: Option<Vec<u8>>,
 }
 
 /// The decision, as the reader tells the phone.
@@ -61,22 +74,118 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
     pub(super) async fn decide(&mut self, report: TapReport) -> (Verdict, bool) {
         let action = self.requested_action(report.location);
         let now = self.clock.wall();
-        let auth = match report.outcome {
-            TapOutcome::Authenticated(auth) => auth,
+        let (id, kind, new_k_persistent) = match report.outcome {
+            TapOutcome::Authenticated(auth) => {
+                let id = KeyId::from(auth.slot);
+                if let Some(slot) = report.termination.as_deref().and_then(private_mailbox::decode_slot)
+                    && self.apply_termination(slot, Some(id)).is_ok()
+                {
+                    let event = decision(report.reader, Some(id), action, auth.kind, Some(Denial::Revoked));
+                    return (self.record(Vec::new(), event, Verdict::Denied(Denial::Revoked)), true);
+                }
+                (id, auth.kind, auth.new_k_persistent)
+            }
+            TapOutcome::Unenrolled(phone) => match self.enroll_from_share(&report.reader, &phone, now) {
+                Ok(id) => (id, TransactionKind::Standard, None),
+                Err(ShareFailure::Store) => return (Verdict::Denied(Denial::StoreUnavailable), false),
+                Err(ShareFailure::Rejected(reason)) => {
+                    tracing::info!(reader = %report.reader, %reason, "share attestation refused");
+                    let rejected = AuditEvent::ShareRejected { reader: report.reader.clone(), reason };
+                    if let Err(error) = self.commit_with_audit(Vec::new(), rejected) {
+                        tracing::error!(%error, "could not record a refused share");
+                    }
+                    let event =
+                        decision(report.reader, None, action, TransactionKind::Standard, Some(Denial::UnknownKey));
+                    return (self.record(Vec::new(), event, Verdict::Denied(Denial::UnknownKey)), false);
+                }
+            },
             TapOutcome::UnknownKey => {
                 let event = decision(report.reader, None, action, TransactionKind::Standard, Some(Denial::UnknownKey));
-                let verdict = self.record(Vec::new(), event, Verdict::Denied(Denial::UnknownKey));
-                return (verdict, false);
+                return (self.record(Vec::new(), event, Verdict::Denied(Denial::UnknownKey)), false);
             }
         };
-        let id = KeyId::from(auth.slot);
+        self.decide_key(report.reader, id, kind, new_k_persistent, action, now).await
+    }
+
+    /// Enrolls the friend key a share attestation grants, in one commit with its
+    /// K_persistent and the key-tracking event.
+    fn enroll_from_share(
+        &mut self,
+        reader: &ReaderName,
+        phone: &Unenrolled,
+        now: WallClockReading,
+    ) -> Result<KeyId, ShareFailure> {
+        let share = phone
+            .mailbox_reads
+            .first()
+            .and_then(|slot| private_mailbox::decode_slot(slot))
+            .ok_or(ShareRejection::Missing)?;
+        let context = ShareContext {
+            vehicle_group_id: &self.identity.group_id,
+            keys: &self.state.keys,
+            profiles: &self.state.profiles,
+            now,
+        };
+        let grant = context.check(share, &phone.endpoint)?;
+        let id = KeyId(phone.reported_key_slot);
+        if self.state.keys.contains_key(&id) {
+            return Err(ShareRejection::SlotTaken.into());
+        }
+        if self.slots_in_use() >= self.config.max_keys {
+            return Err(ShareRejection::SlotsFull.into());
+        }
+        let key = DigitalKey {
+            id,
+            name: KeyName::new("Friend").map_err(|_| ShareRejection::Malformed)?,
+            endpoint: phone.endpoint.clone(),
+            role: Role::Friend,
+            profile: grant.profile.clone(),
+            state: KeyState::Active,
+            validity: grant.validity,
+            created_at: now.time,
+            last_used_at: None,
+            usage: Usage::default(),
+            recency: 0,
+            shared_by: Some(grant.origin),
+        };
+        let change = format!(
+            "enrolled on {reader} from a share by owner key {} (serial {}) with profile {}",
+            grant.origin.owner, grant.origin.serial, grant.profile
+        );
+        let changes = vec![
+            Change::PutKey(key.clone()),
+            Change::SetKPersistent(id, Some(phone.new_k_persistent.clone())),
+            Change::QueueTracking(TrackingEvent { key: id, kind: TrackingKind::FriendFirstUse, at: now.time }),
+        ];
+        if let Err(error) = self.commit_with_audit(changes, AuditEvent::KeyChanged { key: id, change }) {
+            tracing::error!(key = %id, %error, "could not enroll a shared key");
+            return Err(ShareFailure::Store);
+        }
+        self.state.tracking_pending = self.state.tracking_pending.saturating_add(1);
+        self.state
+            .keys
+            .insert(id, StoredKey { key, k_persistent: Some(phone.new_k_persistent.clone()), immobilizer_token: None });
+        tracing::info!(key = %id, owner = %grant.origin.owner, profile = %grant.profile, "friend key enrolled from a share");
+        Ok(id)
+    }
+
+    /// Decides for an enrolled key: policy, usage, durable record, then the vehicle.
+    async fn decide_key(
+        &mut self,
+        reader: ReaderName,
+        id: KeyId,
+        kind: TransactionKind,
+        new_k_persistent: Option<Secret32>,
+        action: Action,
+        now: WallClockReading,
+    ) -> (Verdict, bool) {
         let Some(stored) = self.state.keys.get(&id) else {
             // Removed between the directory snapshot and now.
-            let event = decision(report.reader, None, action, auth.kind, Some(Denial::UnknownKey));
+            let event = decision(reader, None, action, kind, Some(Denial::UnknownKey));
             return (self.record(Vec::new(), event, Verdict::Denied(Denial::UnknownKey)), false);
         };
         let profile = self.state.profiles.get(&stored.key.profile);
-        let verdict = policy::check(&stored.key, profile, action, auth.kind, now, self.config.utc_offset);
+        let verdict = policy::check(&stored.key, profile, action, kind, now, self.config.utc_offset);
 
         let mut updated = stored.clone();
         let mut changes = Vec::new();
@@ -89,18 +198,18 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
             // Only a working key moves up the fast-path order and keeps its new context;
             // a suspended key's phone falls back to standard transactions.
             updated.key.recency = self.state.next_recency;
-            if let Some(k) = &auth.new_k_persistent {
+            if let Some(k) = &new_k_persistent {
                 updated.k_persistent = Some(k.clone());
                 changes.push(Change::SetKPersistent(id, Some(k.clone())));
             }
         }
         changes.insert(0, Change::PutKey(updated.key.clone()));
-        let event = decision(report.reader, Some(id), action, auth.kind, verdict.err());
+        let event = decision(reader, Some(id), action, kind, verdict.err());
         let mut head = self.state.audit;
         changes.push(Change::AppendAudit(head.append(now, event)));
         if let Err(error) = self.store.commit(&changes) {
             tracing::error!(key = %id, %error, "could not record a tap; refusing it");
-            return (Verdict::Denied(Denial::StoreUnavailable), false);
+            return (Verdict::Denied(Denial::StoreUnavailable), true);
         }
         self.state.audit = head;
         self.state.next_recency = self.state.next_recency.saturating_add(1);
@@ -127,7 +236,7 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
             }
             return (Verdict::Denied(Denial::VehicleUnavailable), true);
         }
-        tracing::info!(key = %id, %action, kind = ?auth.kind, "tap allowed");
+        tracing::info!(key = %id, %action, ?kind, "tap allowed");
         (Verdict::Allowed(permit), true)
     }
 
@@ -140,6 +249,20 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
                 Verdict::Denied(Denial::StoreUnavailable)
             }
         }
+    }
+}
+
+/// Why a friend's first tap did not enroll it.
+enum ShareFailure {
+    /// The vehicle refused the attestation.
+    Rejected(ShareRejection),
+    /// The store failed; nothing changed.
+    Store,
+}
+
+impl From<ShareRejection> for ShareFailure {
+    fn from(reason: ShareRejection) -> Self {
+        Self::Rejected(reason)
     }
 }
 

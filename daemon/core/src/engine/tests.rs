@@ -32,10 +32,16 @@ struct Car {
 
 type Phone = Arc<Mutex<Endpoint>>;
 
+mod lifecycle;
+
 impl Car {
     fn start_with(store: FakeStore) -> Self {
+        Self::start_limited(store, crate::engine::DEFAULT_MAX_KEYS)
+    }
+
+    fn start_limited(store: FakeStore, max_keys: usize) -> Self {
         let (bus, clock) = (FakeBus::default(), FakeClock::at(MONDAY_NOON));
-        let config = EngineConfig { utc_offset: UtcOffset(0), version: "test".into() };
+        let config = EngineConfig { version: "test".into(), max_keys, ..EngineConfig::default() };
         let engine = Engine::start(store.clone(), bus.clone(), clock.clone(), config).unwrap();
         let identity = engine.identity().clone();
         let (requests, rx) = mpsc::channel(16);
@@ -47,8 +53,8 @@ impl Car {
         ] {
             let (mut reader, field) = FakeReader::new();
             let setup = ReaderSetup { name: ReaderName::new(name).unwrap(), location };
-            let (identity, directory, requests) = (identity.clone(), engine.directory(), requests.clone());
-            tokio::spawn(async move { serve(&mut reader, setup, identity, directory, requests).await });
+            let (directory, requests) = (engine.directory(), requests.clone());
+            tokio::spawn(async move { serve(&mut reader, setup, directory, requests).await });
             fields.insert(location, field);
         }
         tokio::spawn(engine.run(rx));
@@ -265,7 +271,7 @@ async fn fast_search_order_follows_use_and_survives_a_restart() {
         store.clone(),
         FakeBus::default(),
         FakeClock::at(MONDAY_NOON),
-        EngineConfig { utc_offset: UtcOffset(0), version: "test".into() },
+        EngineConfig { version: "test".into(), ..EngineConfig::default() },
     )
     .unwrap();
     assert_eq!(engine.directory().borrow().fast_order(), vec![KeyId([1; 8]), KeyId([2; 8])]);
@@ -318,7 +324,7 @@ async fn commands_validate_before_they_write() {
 #[tokio::test]
 async fn first_start_creates_the_identity_once() {
     let store = FakeStore::default();
-    let config = EngineConfig { utc_offset: UtcOffset(0), version: "test".into() };
+    let config = EngineConfig { version: "test".into(), ..EngineConfig::default() };
     let first = Engine::start(store.clone(), FakeBus::default(), FakeClock::at(0), config.clone()).unwrap();
     let group = first.identity().group_id;
     drop(first);

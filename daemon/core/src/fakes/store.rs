@@ -4,7 +4,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::audit::{AuditEntry, AuditHead};
 use crate::identity::VehicleIdentity;
 use crate::ids::{KeyId, ProfileId};
-use crate::ports::{Change, KeyStore, Loaded, StoreError, StoredKey};
+use crate::pairing::PairingOffer;
+use crate::ports::{Change, KeyStore, Loaded, StoreError, StoredKey, TrackingEvent};
 use crate::profile::AccessProfile;
 
 /// What a [`FakeStore`] holds; clones of the store share it, like reopening a database.
@@ -14,6 +15,8 @@ pub struct FakeStoreData {
     keys: BTreeMap<KeyId, StoredKey>,
     profiles: BTreeMap<ProfileId, AccessProfile>,
     audit: Vec<AuditEntry>,
+    pairing: Option<PairingOffer>,
+    tracking: Vec<TrackingEvent>,
     fail_commits: usize,
 }
 
@@ -31,6 +34,15 @@ impl FakeStoreData {
                 self.identity = Some(identity.clone());
             }
             Change::PutKey(key) => {
+                if let Some(origin) = key.shared_by
+                    && let Some(other) =
+                        self.keys.values().find(|k| k.key.id != key.id && k.key.shared_by == Some(origin))
+                {
+                    return Err(StoreError::Conflict(format!(
+                        "share serial {} of owner key {} is already enrolled as key {}",
+                        origin.serial, origin.owner, other.key.id
+                    )));
+                }
                 let entry = self.keys.entry(key.id).or_insert_with(|| StoredKey {
                     key: key.clone(),
                     k_persistent: None,
@@ -60,6 +72,17 @@ impl FakeStoreData {
                 }
                 self.audit.push(entry.clone());
             }
+            Change::PutPairingOffer(offer) => self.pairing = Some(offer.clone()),
+            Change::SetPairingAttempts(attempts) => {
+                self.pairing.as_mut().ok_or_else(|| StoreError::Conflict("no pairing offer".into()))?.attempts_used =
+                    *attempts;
+            }
+            Change::ClearPairingOffer => self.pairing = None,
+            Change::QueueTracking(event) => self.tracking.push(event.clone()),
+            Change::FactoryReset => {
+                let fail_commits = self.fail_commits;
+                *self = Self { fail_commits, ..Self::default() };
+            }
         }
         Ok(())
     }
@@ -67,6 +90,10 @@ impl FakeStoreData {
 
 fn unknown(id: KeyId) -> StoreError {
     StoreError::Conflict(format!("no key {id}"))
+}
+
+fn factory_reset_not_first() -> StoreError {
+    StoreError::Conflict("a factory reset must be the first change of its commit".into())
 }
 
 /// An in-memory [`KeyStore`] with the same contract as the SQLite store, plus failure
@@ -93,6 +120,16 @@ impl FakeStore {
     pub fn key(&self, id: KeyId) -> Option<StoredKey> {
         self.data().keys.get(&id).cloned()
     }
+
+    /// The stored pairing offer.
+    pub fn pairing(&self) -> Option<PairingOffer> {
+        self.data().pairing.clone()
+    }
+
+    /// The tracking outbox, oldest first.
+    pub fn tracking(&self) -> Vec<TrackingEvent> {
+        self.data().tracking.clone()
+    }
 }
 
 impl KeyStore for FakeStore {
@@ -103,6 +140,8 @@ impl KeyStore for FakeStore {
             keys: data.keys.values().cloned().collect(),
             profiles: data.profiles.values().cloned().collect(),
             audit_head: data.head(),
+            pairing: data.pairing.clone(),
+            tracking_pending: u64::try_from(data.tracking.len()).unwrap_or(u64::MAX),
         })
     }
 
@@ -113,7 +152,10 @@ impl KeyStore for FakeStore {
             return Err(StoreError::Io("injected failure".into()));
         }
         let mut next = data.clone();
-        for change in changes {
+        for (index, change) in changes.iter().enumerate() {
+            if index > 0 && matches!(change, Change::FactoryReset) {
+                return Err(factory_reset_not_first());
+            }
             next.apply(change)?;
         }
         *data = next;

@@ -46,6 +46,44 @@ pub struct KeyTrackingReport {
     pub at: WallTime,
 }
 
+/// Something the automaker's key-tracking service must hear about (queued in the
+/// store's outbox, delivered when the backend is reachable).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackingEvent {
+    /// Which key.
+    pub key: KeyId,
+    /// What happened.
+    pub kind: TrackingKind,
+    /// When the vehicle observed it.
+    pub at: WallTime,
+}
+
+/// What happened to a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrackingKind {
+    /// An owner key was paired.
+    OwnerPaired,
+    /// A friend key was enrolled at its first tap from a share attestation.
+    FriendFirstUse,
+    /// A key was revoked on the vehicle (dashboard, replacement).
+    Revoked,
+    /// A key was removed by its phone's termination attestation.
+    Terminated,
+}
+
+impl TrackingKind {
+    /// Stable spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::OwnerPaired => "owner-paired",
+            Self::FriendFirstUse => "friend-first-use",
+            Self::Revoked => "revoked",
+            Self::Terminated => "terminated",
+        }
+    }
+}
+
 /// Why a sync round failed (it is retried later; nothing is lost).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {

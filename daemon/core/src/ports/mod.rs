@@ -10,7 +10,7 @@ mod nfc;
 mod store;
 mod vehicle;
 
-pub use backend::{Backend, BackendError, KeyTrackingReport, RemoteKeyChange};
+pub use backend::{Backend, BackendError, KeyTrackingReport, RemoteKeyChange, TrackingEvent, TrackingKind};
 pub use clock::Clock;
 pub use nfc::{NfcError, NfcReader, NfcTarget};
 pub use store::{Change, KeyStore, Loaded, StoreError, StoredKey};

@@ -1,6 +1,7 @@
 //! An NFC reader as the engine needs it: wait for a phone, then exchange APDUs with it.
 
 use core::future::Future;
+use core::time::Duration;
 
 /// Why a reader or an exchange failed. Every variant ends the current transaction; none
 /// stops the reader.
@@ -25,6 +26,18 @@ pub trait NfcTarget: Send {
     /// Sends one command APDU and returns the response APDU, within the reader's
     /// per-APDU timeout.
     fn transceive(&mut self, command: &[u8]) -> impl Future<Output = Result<Vec<u8>, NfcError>> + Send;
+
+    /// Like [`NfcTarget::transceive`], but the phone may take up to `patience` for this
+    /// one answer (it is hashing a pairing code; ISO 14443-4 cards ask for waiting-time
+    /// extensions for exactly this). Readers without such a notion use their timeout.
+    fn transceive_patient(
+        &mut self,
+        command: &[u8],
+        patience: Duration,
+    ) -> impl Future<Output = Result<Vec<u8>, NfcError>> + Send {
+        let _ = patience;
+        self.transceive(command)
+    }
 }
 
 /// One reader. Dropping the target turns the field off for that phone.

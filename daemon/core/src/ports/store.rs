@@ -9,6 +9,8 @@ use carkey_protocol::crypto::Secret32;
 use crate::audit::{AuditEntry, AuditHead};
 use crate::ids::{KeyId, ProfileId};
 use crate::key::DigitalKey;
+use crate::pairing::PairingOffer;
+use crate::ports::TrackingEvent;
 use crate::profile::AccessProfile;
 
 /// A key together with its secrets.
@@ -33,6 +35,10 @@ pub struct Loaded {
     pub profiles: Vec<AccessProfile>,
     /// Where the audit log ends.
     pub audit_head: AuditHead,
+    /// The pending owner pairing, if any.
+    pub pairing: Option<PairingOffer>,
+    /// Key-tracking events not yet delivered to the backend.
+    pub tracking_pending: u64,
 }
 
 pub use crate::identity::VehicleIdentity;
@@ -54,6 +60,18 @@ pub enum Change {
     DeleteProfile(ProfileId),
     /// Append an audit entry; its `seq` must follow the stored head.
     AppendAudit(AuditEntry),
+    /// Store the pending owner pairing, replacing any other.
+    PutPairingOffer(PairingOffer),
+    /// Record how many attempts the pending pairing has used. It must exist.
+    SetPairingAttempts(u8),
+    /// Remove the pending pairing (used, cancelled or expired).
+    ClearPairingOffer,
+    /// Queue a key-tracking event for the backend (the outbox).
+    QueueTracking(TrackingEvent),
+    /// Erase everything: identity, keys and their secrets, profiles, pairing, outbox and
+    /// the audit log. Must be the first change of its commit; what follows in the same
+    /// commit (a new identity, the first audit entry with `seq` 1) starts the new life.
+    FactoryReset,
 }
 
 /// Why the store failed. The engine treats every variant as "nothing was written".

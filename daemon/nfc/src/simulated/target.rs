@@ -60,18 +60,14 @@ impl SimulatedTarget {
             decoder.extend(buffer.get(..read).unwrap_or_default());
         }
     }
-
-    fn timeout_ms(&self) -> u64 {
-        u64::try_from(self.apdu_timeout.as_millis()).unwrap_or(u64::MAX)
-    }
 }
 
-impl NfcTarget for SimulatedTarget {
-    async fn transceive(&mut self, command: &[u8]) -> Result<Vec<u8>, NfcError> {
-        let timeout_ms = self.timeout_ms();
+impl SimulatedTarget {
+    async fn transceive_within(&mut self, command: &[u8], timeout: Duration) -> Result<Vec<u8>, NfcError> {
+        let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
         let Some(stream) = self.stream.as_mut() else { return Err(NfcError::TargetLost) };
         let exchange = Self::exchange(stream, &mut self.decoder, command);
-        let result = match tokio::time::timeout(self.apdu_timeout, exchange).await {
+        let result = match tokio::time::timeout(timeout, exchange).await {
             Ok(result) => result,
             Err(_) => Err(NfcError::Timeout(timeout_ms)),
         };
@@ -80,6 +76,16 @@ impl NfcTarget for SimulatedTarget {
             self.stream = None;
         }
         result
+    }
+}
+
+impl NfcTarget for SimulatedTarget {
+    async fn transceive(&mut self, command: &[u8]) -> Result<Vec<u8>, NfcError> {
+        self.transceive_within(command, self.apdu_timeout).await
+    }
+
+    async fn transceive_patient(&mut self, command: &[u8], patience: Duration) -> Result<Vec<u8>, NfcError> {
+        self.transceive_within(command, self.apdu_timeout.max(patience)).await
     }
 }
 

@@ -398,9 +398,21 @@ pub fn reader_responses(data: &[u8]) {
             Ok(Step::Authenticated(outcome)) => {
                 // Only reachable with the endpoint's keys (i.e. from seeds that replay a
                 // real transaction); the decision is the daemon's, so exercise both.
+                // Bit 2 of the signaling bitmap: exercise a follow-up EXCHANGE first.
+                if outcome.signaling & 2 != 0 {
+                    let command = session.exchange(carkey_protocol::attestation::private_mailbox::read_termination());
+                    assert!(command.is_ok(), "no follow-up EXCHANGE after authentication");
+                    continue;
+                }
                 let status =
                     if outcome.signaling & 1 == 0 { ControlFlowStatus::Success } else { ControlFlowStatus::Denied };
                 assert!(session.control_flow(status, 0).is_some(), "no CONTROL FLOW after authentication");
+            }
+            Ok(Step::MailboxData(_)) => {
+                assert!(
+                    session.control_flow(ControlFlowStatus::Success, 0).is_some(),
+                    "no CONTROL FLOW after EXCHANGE"
+                );
             }
             Ok(Step::Unenrolled(_)) => {
                 assert!(
@@ -586,6 +598,7 @@ fn record(selector: u8, phone: &mut Endpoint) -> Recording {
             Ok(Step::Transmit(command)) => Some(command),
             Ok(Step::Authenticated(_)) => session.control_flow(ControlFlowStatus::Success, 0),
             Ok(Step::Unenrolled(_)) => session.control_flow(ControlFlowStatus::Denied, 0),
+            Ok(Step::MailboxData(_)) => session.control_flow(ControlFlowStatus::Success, 0),
             Ok(Step::Finished) => None,
             Err(_) => session.control_flow(ControlFlowStatus::Failure, 0x01),
         };

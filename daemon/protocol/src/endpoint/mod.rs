@@ -20,6 +20,7 @@ use crate::messages::{
     self, Auth0Command, Auth0Flow, Auth0Response, Auth1Command, Auth1Response, ControlFlow, CryptogramPlaintext,
     ENDPOINT_SIGNATURE_CONTEXT, READER_SIGNATURE_CONTEXT, SelectResponse,
 };
+use crate::pairing::{self, PairingEndpoint, PairingOutcome};
 use crate::schedule::{self, FastKeys, StandardKeys, Transcript};
 
 /// Largest command data field the endpoint accepts (advertised in the FCI).
@@ -84,6 +85,10 @@ pub struct Endpoint {
     chunker: ResponseChunker,
     last_control_flow: Option<ControlFlow>,
     versions: Vec<[u8; 2]>,
+    /// Owner pairing in progress (the owner typed a code).
+    pairing: Option<PairingEndpoint>,
+    /// The framework applet is selected (pairing commands are accepted).
+    framework_selected: bool,
 }
 
 impl Default for Endpoint {
@@ -107,7 +112,25 @@ impl Endpoint {
             chunker: ResponseChunker::new(),
             last_control_flow: None,
             versions,
+            pairing: None,
+            framework_selected: false,
         }
+    }
+
+    /// The owner typed `code`: answer the next vehicle's pairing commands.
+    pub fn start_pairing(&mut self, code: &[u8]) {
+        self.pairing = Some(PairingEndpoint::new(code));
+    }
+
+    /// How the last [`Endpoint::start_pairing`] went, if one was started.
+    pub fn pairing_outcome(&self) -> Option<&PairingOutcome> {
+        self.pairing.as_ref().map(PairingEndpoint::outcome)
+    }
+
+    /// Stops answering pairing commands.
+    pub fn cancel_pairing(&mut self) {
+        self.pairing = None;
+        self.framework_selected = false;
     }
 
     /// Adds a key; a key for the same vehicle replaces the old one (and its context).
@@ -145,6 +168,7 @@ impl Endpoint {
     /// The phone left the field: forget the session.
     pub fn field_off(&mut self) {
         self.session = Session::Idle;
+        self.framework_selected = false;
         self.chunker.clear();
     }
 
@@ -163,6 +187,7 @@ impl Endpoint {
             Err(sw) => {
                 // Any failure ends the session, as a secure element would.
                 self.session = Session::Idle;
+                self.framework_selected = false;
                 ResponseApdu::status(sw)
             }
         };
@@ -171,7 +196,12 @@ impl Endpoint {
 
     fn dispatch<R: CryptoRng + ?Sized>(&mut self, apdu: &CommandApdu, rng: &mut R) -> Result<ResponseApdu, StatusWord> {
         match (apdu.cla, apdu.ins) {
+            (0x00, messages::INS_SELECT) if apdu.data == pairing::FRAMEWORK_AID => self.on_select_framework(apdu),
             (0x00, messages::INS_SELECT) => self.on_select(apdu),
+            (
+                messages::CLA_PROPRIETARY,
+                pairing::INS_SPAKE2_REQUEST | pairing::INS_SPAKE2_VERIFY | pairing::INS_KEY_CREATION,
+            ) if self.framework_selected => self.on_pairing(apdu, rng),
             (messages::CLA_PROPRIETARY, messages::INS_AUTH0) => self.on_auth0(&apdu.data, rng),
             (messages::CLA_PROPRIETARY, messages::INS_AUTH1) => self.on_auth1(&apdu.data),
             (messages::CLA_PROPRIETARY, messages::INS_EXCHANGE) => self.on_exchange(&apdu.data),
@@ -181,7 +211,35 @@ impl Endpoint {
         }
     }
 
+    fn on_select_framework(&mut self, apdu: &CommandApdu) -> Result<ResponseApdu, StatusWord> {
+        self.session = Session::Idle;
+        self.framework_selected = false;
+        // A phone that is not pairing has no framework applet to offer.
+        let pairing = self.pairing.as_mut().filter(|p| p.is_pending()).ok_or(StatusWord::FILE_NOT_FOUND)?;
+        if apdu.p1 != 0x04 {
+            return Err(StatusWord::FILE_NOT_FOUND);
+        }
+        pairing.restart();
+        self.framework_selected = true;
+        Ok(ResponseApdu::ok(pairing::framework_fci(&self.versions)))
+    }
+
+    fn on_pairing<R: CryptoRng + ?Sized>(
+        &mut self,
+        apdu: &CommandApdu,
+        rng: &mut R,
+    ) -> Result<ResponseApdu, StatusWord> {
+        let pairing = self.pairing.as_mut().ok_or(StatusWord::CONDITIONS_NOT_SATISFIED)?;
+        let (response, credential) = pairing.process(apdu.ins, &apdu.data, rng)?;
+        if let Some(credential) = credential {
+            self.framework_selected = false;
+            self.add_credential(credential);
+        }
+        Ok(response)
+    }
+
     fn on_select(&mut self, apdu: &CommandApdu) -> Result<ResponseApdu, StatusWord> {
+        self.framework_selected = false;
         if apdu.p1 != 0x04 || apdu.data != messages::AID {
             return Err(StatusWord::FILE_NOT_FOUND);
         }

@@ -89,22 +89,35 @@ pub struct TransactionPlan {
     pub flow: Auth0Flow,
     /// Mailbox operations to run on the secure channel once authenticated.
     pub exchange: Option<ExchangeRequest>,
-    /// Mailbox operations to run when the endpoint proves a key this vehicle has not
-    /// enrolled (e.g. reading a friend's share attestation from its private mailbox). With
-    /// `None` such an endpoint ends in [`ReaderError::UnknownEndpoint`]; with a request it
-    /// ends in [`Step::Unenrolled`].
-    pub on_unknown: Option<ExchangeRequest>,
+    /// What to do when the endpoint proves a key this vehicle has not enrolled.
+    pub on_unknown: OnUnknown,
+}
+
+/// What a session does with an endpoint that proves (standard transaction, signature
+/// verified) a key the vehicle has not enrolled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OnUnknown {
+    /// End in [`ReaderError::UnknownEndpoint`].
+    Refuse,
+    /// End in [`Step::Unenrolled`] with the channel open and nothing read: the caller
+    /// looks at the endpoint's signaling bitmap and may run [`ReaderSession::exchange`]
+    /// (a friend's phone signals that it carries a share). Until it does, the endpoint
+    /// sees exactly what a refused enrolled key sees.
+    Report,
+    /// Run these mailbox operations, then end in [`Step::Unenrolled`] with their data
+    /// (e.g. writing the immobilizer token right after pairing).
+    Exchange(ExchangeRequest),
 }
 
 impl TransactionPlan {
     /// Fast if possible, no mailbox access.
     pub const fn fast() -> Self {
-        Self { flow: Auth0Flow::Fast, exchange: None, on_unknown: None }
+        Self { flow: Auth0Flow::Fast, exchange: None, on_unknown: OnUnknown::Refuse }
     }
 
     /// Standard only, no mailbox access.
     pub const fn standard() -> Self {
-        Self { flow: Auth0Flow::Standard, exchange: None, on_unknown: None }
+        Self { flow: Auth0Flow::Standard, exchange: None, on_unknown: OnUnknown::Refuse }
     }
 
     /// Adds mailbox operations.
@@ -115,7 +128,13 @@ impl TransactionPlan {
 
     /// Adds mailbox operations for an endpoint whose key is not enrolled.
     pub fn with_unknown_exchange(mut self, request: ExchangeRequest) -> Self {
-        self.on_unknown = Some(request);
+        self.on_unknown = OnUnknown::Exchange(request);
+        self
+    }
+
+    /// Reports an endpoint whose key is not enrolled instead of refusing it.
+    pub fn reporting_unknown(mut self) -> Self {
+        self.on_unknown = OnUnknown::Report;
         self
     }
 }
@@ -207,6 +226,8 @@ pub enum Step {
     /// authenticated as any key: the caller decides (e.g. from a share attestation), then
     /// calls [`ReaderSession::control_flow`].
     Unenrolled(Box<Unenrolled>),
+    /// Data of a follow-up [`ReaderSession::exchange`]'s reads, in order.
+    MailboxData(Vec<Vec<u8>>),
     /// The endpoint acknowledged CONTROL FLOW; the transaction is over.
     Finished,
 }
@@ -221,6 +242,8 @@ pub struct Unenrolled {
     pub new_k_persistent: Secret32,
     /// Data of the plan's `on_unknown` reads, in order.
     pub mailbox_reads: Vec<Vec<u8>>,
+    /// The endpoint's signaling bitmap.
+    pub signaling: u16,
 }
 
 /// Mailbox data may hold attestations and tokens, so `Debug` shows only lengths.
@@ -236,7 +259,7 @@ impl core::fmt::Debug for Unenrolled {
 
 /// Identity and keys established by the time the secure channel opens.
 struct Established {
-    /// `None`: the endpoint's key is not enrolled (only with a plan's `on_unknown`).
+    /// `None`: the endpoint's key is not enrolled (only when the plan does not refuse it).
     slot: Option<KeySlot>,
     endpoint: EcPublicKey,
     kind: TransactionKind,
@@ -265,8 +288,16 @@ enum State {
         request: ExchangeRequest,
         established: Box<Established>,
     },
-    /// Authenticated, or failed after the applet was selected: CONTROL FLOW may follow.
-    Decided,
+    /// Authenticated, or failed after the applet was selected: CONTROL FLOW may follow,
+    /// and, when the secure channel is open, more EXCHANGEs.
+    Decided {
+        channel: Option<Box<SecureChannel>>,
+    },
+    /// A follow-up EXCHANGE is on its way.
+    AwaitFollowUp {
+        channel: Box<SecureChannel>,
+        request: ExchangeRequest,
+    },
     AwaitControlFlow,
     Finished,
     /// Failed before the endpoint could be told anything useful.
@@ -311,11 +342,16 @@ impl<'c> ReaderSession<'c> {
     /// failure CONTROL FLOW with [`ReaderSession::control_flow`].
     pub fn handle_response<D: KeyDirectory>(&mut self, bytes: &[u8], directory: &D) -> Result<Step, ReaderError> {
         // Once the applet is selected the endpoint can be told about a failure.
-        let selected =
-            matches!(self.state, State::AwaitAuth0 { .. } | State::AwaitAuth1 { .. } | State::AwaitExchange { .. });
+        let selected = matches!(
+            self.state,
+            State::AwaitAuth0 { .. }
+                | State::AwaitAuth1 { .. }
+                | State::AwaitExchange { .. }
+                | State::AwaitFollowUp { .. }
+        );
         let result = self.advance(bytes, directory);
         if result.is_err() {
-            self.state = if selected { State::Decided } else { State::Failed };
+            self.state = if selected { State::Decided { channel: None } } else { State::Failed };
         }
         result
     }
@@ -336,14 +372,21 @@ impl<'c> ReaderSession<'c> {
             }
             State::AwaitExchange { mut channel, request, established } => {
                 let reads = self.on_exchange(&response, &mut channel, &request)?;
-                Ok(self.authenticated(*established, reads))
+                Ok(self.authenticated(*established, channel, reads))
+            }
+            State::AwaitFollowUp { mut channel, request } => {
+                let reads = self.on_exchange(&response, &mut channel, &request)?;
+                self.state = State::Decided { channel: Some(channel) };
+                Ok(Step::MailboxData(reads))
             }
             State::AwaitControlFlow => {
                 expect_ok(CommandKind::ControlFlow, &response)?;
                 self.state = State::Finished;
                 Ok(Step::Finished)
             }
-            State::Idle | State::Decided | State::Finished | State::Failed => Err(ReaderError::UnexpectedResponse),
+            State::Idle | State::Decided { .. } | State::Finished | State::Failed => {
+                Err(ReaderError::UnexpectedResponse)
+            }
         }
     }
 
@@ -469,9 +512,10 @@ impl<'c> ReaderSession<'c> {
         auth1.endpoint_public.verify(&[&signed], &auth1.signature).map_err(ReaderError::EndpointSignature)?;
         let (slot, request) = match directory.lookup(&auth1.endpoint_public) {
             EndpointLookup::Enrolled(slot) => (Some(slot), self.plan.exchange.clone()),
-            EndpointLookup::Unknown => match self.plan.on_unknown.clone() {
-                Some(request) => (None, Some(request)),
-                None => return Err(ReaderError::UnknownEndpoint),
+            EndpointLookup::Unknown => match &self.plan.on_unknown {
+                OnUnknown::Exchange(request) => (None, Some(request.clone())),
+                OnUnknown::Report => (None, None),
+                OnUnknown::Refuse => return Err(ReaderError::UnknownEndpoint),
             },
         };
         let k_persistent = schedule::derive_k_persistent(k_dh, transcript, auth1.endpoint_public.x());
@@ -495,8 +539,15 @@ impl<'c> ReaderSession<'c> {
         request: Option<ExchangeRequest>,
     ) -> Result<Step, ReaderError> {
         let Some(request) = request else {
-            return Ok(self.authenticated(established, Vec::new()));
+            return Ok(self.authenticated(established, Box::new(channel), Vec::new()));
         };
+        let bytes = self.seal_exchange(&mut channel, &request)?;
+        self.state = State::AwaitExchange { channel: Box::new(channel), request, established: Box::new(established) };
+        Ok(Step::Transmit(bytes))
+    }
+
+    /// The EXCHANGE command APDU carrying `request` on `channel`.
+    fn seal_exchange(&self, channel: &mut SecureChannel, request: &ExchangeRequest) -> Result<Vec<u8>, ReaderError> {
         let sealed = channel.seal(&request.encode()).map_err(ReaderError::Channel)?;
         if let Some(max) = self.max_command
             && u32::try_from(sealed.len()).map_or(true, |len| len > max)
@@ -505,9 +556,7 @@ impl<'c> ReaderSession<'c> {
         }
         let apdu =
             CommandApdu::new(messages::CLA_PROPRIETARY, messages::INS_EXCHANGE, 0, 0).with_data(sealed).with_le(256);
-        let bytes = encode(&apdu)?;
-        self.state = State::AwaitExchange { channel: Box::new(channel), request, established: Box::new(established) };
-        Ok(Step::Transmit(bytes))
+        encode(&apdu)
     }
 
     fn on_exchange(
@@ -521,8 +570,8 @@ impl<'c> ReaderSession<'c> {
         Ok(mailbox::parse_reads(&plaintext, request)?)
     }
 
-    fn authenticated(&mut self, e: Established, mailbox_reads: Vec<Vec<u8>>) -> Step {
-        self.state = State::Decided;
+    fn authenticated(&mut self, e: Established, channel: Box<SecureChannel>, mailbox_reads: Vec<Vec<u8>>) -> Step {
+        self.state = State::Decided { channel: Some(channel) };
         let Some(slot) = e.slot else {
             // Only the standard flow (which always derives K_persistent and reports 4E)
             // can reach here without a slot.
@@ -531,6 +580,7 @@ impl<'c> ReaderSession<'c> {
                 reported_key_slot: e.reported_key_slot.unwrap_or_default(),
                 new_k_persistent: e.new_k_persistent.unwrap_or_else(|| Secret32::new([0; 32])),
                 mailbox_reads,
+                signaling: e.signaling,
             }));
         };
         Step::Authenticated(Box::new(Authenticated {
@@ -550,12 +600,33 @@ impl<'c> ReaderSession<'c> {
     /// is decided (authenticated, or failed after the applet was selected). `None` when
     /// there is nobody to tell.
     pub fn control_flow(&mut self, status: ControlFlowStatus, reason: u8) -> Option<Vec<u8>> {
-        if !matches!(self.state, State::Decided) {
+        if !matches!(self.state, State::Decided { .. }) {
             return None;
         }
         let bytes = encode(&ControlFlow { status, reason }.to_apdu()).ok()?;
         self.state = State::AwaitControlFlow;
         Some(bytes)
+    }
+
+    /// A further EXCHANGE on the open secure channel, after [`Step::Authenticated`] or
+    /// [`Step::Unenrolled`] and before CONTROL FLOW: e.g. reading a termination
+    /// attestation the endpoint signalled, or writing the immobilizer token right after
+    /// pairing. Its answer arrives as [`Step::MailboxData`].
+    pub fn exchange(&mut self, request: ExchangeRequest) -> Result<Vec<u8>, ReaderError> {
+        let State::Decided { channel: Some(mut channel) } = core::mem::replace(&mut self.state, State::Failed) else {
+            return Err(ReaderError::UnexpectedResponse);
+        };
+        let result = self.seal_exchange(&mut channel, &request);
+        match result {
+            Ok(bytes) => {
+                self.state = State::AwaitFollowUp { channel, request };
+                Ok(bytes)
+            }
+            Err(error) => {
+                self.state = State::Decided { channel: None };
+                Err(error)
+            }
+        }
     }
 
     /// Whether the transaction is over (finished or failed).

@@ -3,20 +3,22 @@
 //! Ids are the 8-byte slot as a blob (so `ORDER BY id` is the order of [`KeyId`]), the
 //! endpoint is the 65-byte uncompressed SEC1 point, role and state are their stable
 //! spellings (the state's reason in its own column), times are Unix seconds, counters are
-//! integers (see [`u64_to_sql`] for values above `i64::MAX`).
+//! integers (see [`u64_to_sql`] for values above `i64::MAX`). A shared key's origin is
+//! the owner key's id and the share's serial, both NULL for a key that was not shared;
+//! a unique index refuses the same origin on a second key.
 
 use carkey_core::ids::{KeyId, KeyName, ProfileId};
-use carkey_core::key::{DigitalKey, KeyState, Role, Usage};
+use carkey_core::key::{DigitalKey, KeyState, Role, ShareOrigin, Usage};
 use carkey_core::ports::{StoreError, StoredKey};
 use carkey_core::time::{Validity, WallTime};
 use carkey_protocol::crypto::{EcPublicKey, Secret32};
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{column, fixed};
 use crate::crypto::{Place, Sealer};
 use crate::sql::{sql_error, u64_from_sql, u64_to_sql};
 
-const COLUMNS: [&str; 19] = [
+const COLUMNS: [&str; 21] = [
     "id",
     "name",
     "endpoint",
@@ -36,17 +38,20 @@ const COLUMNS: [&str; 19] = [
     "usage_denied",
     "k_persistent",
     "immobilizer_token",
+    "shared_by_owner",
+    "share_serial",
 ];
 
 /// Every key with its sealed secrets, in id order.
 pub(crate) const SELECT_ALL: &str = "SELECT id, name, endpoint, role, profile, state, state_reason, \
      not_before, not_after, created_at, last_used_at, recency, usage_unlock, usage_lock, \
-     usage_trunk, usage_engine_start, usage_denied, k_persistent, immobilizer_token FROM keys ORDER BY id";
+     usage_trunk, usage_engine_start, usage_denied, k_persistent, immobilizer_token, \
+     shared_by_owner, share_serial FROM keys ORDER BY id";
 
 const UPSERT: &str = "INSERT INTO keys (id, name, endpoint, role, profile, state, state_reason, \
      not_before, not_after, created_at, last_used_at, recency, usage_unlock, usage_lock, \
-     usage_trunk, usage_engine_start, usage_denied) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
+     usage_trunk, usage_engine_start, usage_denied, shared_by_owner, share_serial) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) \
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, endpoint = excluded.endpoint, \
      role = excluded.role, profile = excluded.profile, state = excluded.state, \
      state_reason = excluded.state_reason, not_before = excluded.not_before, \
@@ -54,7 +59,8 @@ const UPSERT: &str = "INSERT INTO keys (id, name, endpoint, role, profile, state
      last_used_at = excluded.last_used_at, recency = excluded.recency, \
      usage_unlock = excluded.usage_unlock, usage_lock = excluded.usage_lock, \
      usage_trunk = excluded.usage_trunk, usage_engine_start = excluded.usage_engine_start, \
-     usage_denied = excluded.usage_denied";
+     usage_denied = excluded.usage_denied, shared_by_owner = excluded.shared_by_owner, \
+     share_serial = excluded.share_serial";
 
 const fn role_str(role: Role) -> &'static str {
     match role {
@@ -90,8 +96,43 @@ fn parse_state(state: &str, reason: Option<String>) -> Result<KeyState, String> 
     }
 }
 
+fn shared_by(owner: Option<Vec<u8>>, serial: Option<i64>) -> Result<Option<ShareOrigin>, String> {
+    match (owner, serial) {
+        (None, None) => Ok(None),
+        (Some(owner), Some(serial)) => {
+            Ok(Some(ShareOrigin { owner: KeyId(fixed::<8>("shared_by_owner", &owner)?), serial: u64_from_sql(serial) }))
+        }
+        (owner, _) => Err(format!(
+            "columns shared_by_owner/share_serial: {} without {}",
+            if owner.is_some() { "an owner" } else { "a serial" },
+            if owner.is_some() { "a serial" } else { "an owner" },
+        )),
+    }
+}
+
 /// Inserts a key or replaces its public data; its sealed secrets are left as they are.
+/// A share origin already enrolled as another key is a conflict.
 pub(crate) fn put(conn: &Connection, key: &DigitalKey) -> Result<(), StoreError> {
+    if let Some(origin) = key.shared_by {
+        let other: Option<Vec<u8>> = conn
+            .prepare_cached("SELECT id FROM keys WHERE shared_by_owner = ?1 AND share_serial = ?2 AND id <> ?3")
+            .and_then(|mut stmt| {
+                stmt.query_row(
+                    params![origin.owner.0.as_slice(), u64_to_sql(origin.serial), key.id.0.as_slice()],
+                    |row| row.get(0),
+                )
+                .optional()
+            })
+            .map_err(sql_error)?;
+        if let Some(other) = other {
+            return Err(StoreError::Conflict(format!(
+                "share serial {} of owner key {} is already enrolled as key {}",
+                origin.serial,
+                origin.owner,
+                hex::encode(other)
+            )));
+        }
+    }
     let mut stmt = conn.prepare_cached(UPSERT).map_err(sql_error)?;
     stmt.execute(params![
         key.id.0.as_slice(),
@@ -111,6 +152,8 @@ pub(crate) fn put(conn: &Connection, key: &DigitalKey) -> Result<(), StoreError>
         u64_to_sql(key.usage.trunk),
         u64_to_sql(key.usage.engine_start),
         u64_to_sql(key.usage.denied),
+        key.shared_by.map(|origin| origin.owner.0),
+        key.shared_by.map(|origin| u64_to_sql(origin.serial)),
     ])
     .map_err(sql_error)?;
     Ok(())
@@ -127,7 +170,7 @@ pub(crate) fn set_secret(
     let sql = match place {
         Place::KPersistent => "UPDATE keys SET k_persistent = ?2 WHERE id = ?1",
         Place::ImmobilizerToken => "UPDATE keys SET immobilizer_token = ?2 WHERE id = ?1",
-        Place::KeyCheck | Place::VehiclePrivateKey => {
+        Place::KeyCheck | Place::VehiclePrivateKey | Place::PairingVerifier => {
             return Err(StoreError::Io(format!("{} is not a key secret", place.label())));
         }
     };
@@ -186,6 +229,7 @@ fn decode_rest(row: &Row<'_>, id: KeyId, sealer: &Sealer) -> Result<StoredKey, S
             engine_start: counter(15)?,
             denied: counter(16)?,
         },
+        shared_by: shared_by(column(row, &COLUMNS, 19)?, column(row, &COLUMNS, 20)?)?,
     };
     Ok(StoredKey {
         key,

@@ -8,7 +8,9 @@
 
 pub(crate) mod audit;
 pub(crate) mod key;
+pub(crate) mod pairing;
 pub(crate) mod profile;
+pub(crate) mod tracking;
 pub(crate) mod vehicle;
 
 use rusqlite::Row;

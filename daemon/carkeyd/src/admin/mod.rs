@@ -13,6 +13,8 @@ use carkey_core::time::{Validity, WallTime, WeeklySchedule};
 use carkey_protocol::crypto::EcPublicKey;
 use serde_json::json;
 
+mod pairing;
+
 use crate::cli::{KeysCommand, Maintenance, ProfilesCommand, RoleArg};
 use crate::clock::SystemClock;
 use crate::config::Config;
@@ -72,6 +74,16 @@ pub fn run(config: &Config, state: &StateDir, command: Maintenance) -> Result<()
         }
         Maintenance::Keys(command) => keys(&mut start_engine(config, store)?, command),
         Maintenance::Profiles(command) => profiles(&mut start_engine(config, store)?, command),
+        Maintenance::Pairing(command) => pairing::run(config, &mut start_engine(config, store)?, command),
+        Maintenance::FactoryReset { yes } => {
+            if !yes {
+                return Err(err("factory-reset erases every key and record for good; add --yes to confirm"));
+            }
+            let mut engine = start_engine(config, store)?;
+            execute(&mut engine, Command::FactoryReset)?;
+            println!("ok: factory reset; new reader group id {}", hex::encode(engine.identity().group_id));
+            Ok(())
+        }
         Maintenance::Audit { after, limit, verify, output } => {
             if verify {
                 store.integrity_check().map_err(err)?;
@@ -110,6 +122,7 @@ fn start_engine(config: &Config, store: carkey_store::SqliteStore) -> Result<Off
     let engine_config = EngineConfig {
         utc_offset: config.vehicle.utc_offset(),
         version: format!("{} (maintenance)", env!("CARGO_PKG_VERSION")),
+        max_keys: config.keys.max_keys,
     };
     Engine::start(store, NoVehicle, SystemClock::new(config.vehicle.clock_trust), engine_config).map_err(err)
 }
@@ -232,6 +245,9 @@ fn keys(engine: &mut OfflineEngine, command: KeysCommand) -> Result<(), AdminErr
         KeysCommand::Suspend { id, reason } => Command::Suspend(key_id(&id)?, reason),
         KeysCommand::Resume { id } => Command::Resume(key_id(&id)?),
         KeysCommand::Revoke { id, reason } => Command::Revoke(key_id(&id)?, reason),
+        KeysCommand::Terminate { attestation } => {
+            Command::ApplyTermination(hex::decode(attestation.trim()).map_err(|e| err(format!("attestation: {e}")))?)
+        }
     };
     execute(engine, command)?;
     println!("ok");
@@ -305,5 +321,6 @@ fn key_json(k: &DigitalKey) -> serde_json::Value {
         "last_used_at": k.last_used_at,
         "usage": k.usage,
         "recency": k.recency,
+        "shared_by": k.shared_by.map(|s| json!({ "owner": s.owner, "serial": s.serial })),
     })
 }

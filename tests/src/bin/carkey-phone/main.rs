@@ -1,6 +1,10 @@
 //! `carkey-phone`: a phone with digital car keys, tapping simulated NFC readers.
 //!
-//! Exit codes: 0 success, 3 denied, 4 failure or no decision, 1 usage or I/O error.
+//! Exit codes: 0 success, 3 denied (a tap the vehicle refused; a wrong pairing code), 4
+//! failure or no decision, 1 usage or I/O error (including an attestation the wallet
+//! refuses to sign or carry).
+
+mod lifecycle;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,6 +13,7 @@ use std::time::Duration;
 
 use carkey_protocol::crypto::EcPublicKey;
 use carkey_tests::field::{self, InvalidReaderName};
+use carkey_tests::pair::{InvalidPairingCode, PairingCode};
 use carkey_tests::tap::{self, TapError, TapOptions};
 use carkey_tests::wallet::{KeyInfo, KeyName, NewKey, Wallet, WalletError};
 use clap::{Args, Parser, Subcommand};
@@ -50,11 +55,23 @@ enum Command {
     },
     /// Tap a reader: answer its commands until CONTROL FLOW, then save the wallet.
     Tap(TapArgs),
+    /// Owner pairing: arm the phone with the code the vehicle shows, tap once, and save
+    /// the new key if the vehicle confirms it (creating the wallet if needed).
+    Pair(lifecycle::PairArgs),
+    /// Sign a share of this phone's key with a friend's key; prints the attestation and
+    /// what the friend needs.
+    Share(lifecycle::ShareArgs),
+    /// Carry an owner's share attestation to this phone's first tap at the vehicle.
+    AcceptShare(lifecycle::AcceptShareArgs),
+    /// Delete a key on the phone: sign its termination, which the next tap carries to the
+    /// vehicle; prints the attestation (for the backend).
+    Terminate(lifecycle::TerminateArgs),
 }
 
+/// Which reader to tap.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("target").required(true).args(["reader", "socket"])))]
-struct TapArgs {
+struct Target {
     /// The reader's name: its socket is FIELD_DIR/NAME.sock.
     #[arg(long, value_name = "NAME")]
     reader: Option<String>,
@@ -64,6 +81,21 @@ struct TapArgs {
     /// The reader's socket path.
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
+}
+
+impl Target {
+    fn socket(&self) -> Result<PathBuf, InvalidReaderName> {
+        match (&self.socket, &self.reader) {
+            (Some(socket), _) => Ok(socket.clone()),
+            (None, reader) => field::reader_socket(self.field_dir.as_deref(), reader.as_deref().unwrap_or_default()),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct TapArgs {
+    #[command(flatten)]
+    target: Target,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -87,6 +119,10 @@ enum CliError {
     Tap(#[from] TapError),
     #[error(transparent)]
     Reader(#[from] InvalidReaderName),
+    #[error("{}: {source}", path.display())]
+    File { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Input(String),
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
 }
@@ -123,27 +159,17 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Command::List { json } => {
             let keys = Wallet::load(&cli.wallet)?.keys();
             if json {
-                let list: Vec<_> = keys.iter().map(key_json).collect();
-                writeln!(out, "{}", serde_json::Value::Array(list))?;
+                writeln!(out, "{}", serde_json::to_string(&keys).map_err(std::io::Error::other)?)?;
             } else if keys.is_empty() {
                 writeln!(out, "no keys")?;
             }
             for key in keys.iter().filter(|_| !json) {
-                writeln!(out, "{}", key.name.as_str())?;
-                writeln!(out, "  slot:             {}", hex::encode(key.slot))?;
-                writeln!(out, "  vehicle group id: {}", hex::encode(key.vehicle_group_id))?;
-                writeln!(out, "  public key:       {}", hex::encode(key.public_key.uncompressed()))?;
-                writeln!(out, "  fast context:     {}", if key.has_context { "yes" } else { "no" })?;
+                write_key(&mut out, key)?;
             }
             Ok(0)
         }
         Command::Tap(args) => {
-            let socket = match (&args.socket, &args.reader) {
-                (Some(socket), _) => socket.clone(),
-                (None, reader) => {
-                    field::reader_socket(args.field_dir.as_deref(), reader.as_deref().unwrap_or_default())?
-                }
-            };
+            let socket = args.target.socket()?;
             let mut wallet = Wallet::load(&cli.wallet)?;
             let options = TapOptions {
                 timeout: Duration::from_millis(args.timeout_ms),
@@ -161,17 +187,30 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             saved?;
             Ok(report.exit_code())
         }
+        Command::Pair(args) => lifecycle::pair(&cli.wallet, &args, &mut out),
+        Command::Share(args) => lifecycle::share(&cli.wallet, &args, &mut out),
+        Command::AcceptShare(args) => lifecycle::accept_share(&cli.wallet, &args, &mut out),
+        Command::Terminate(args) => lifecycle::terminate(&cli.wallet, &args, &mut out),
     }
 }
 
-fn key_json(key: &KeyInfo) -> serde_json::Value {
-    serde_json::json!({
-        "name": key.name.as_str(),
-        "slot": hex::encode(key.slot),
-        "vehicle_group_id": hex::encode(key.vehicle_group_id),
-        "public_key": hex::encode(key.public_key.uncompressed()),
-        "fast_context": key.has_context,
-    })
+/// One key in `list`'s text form: a name line, then aligned `label: value` lines.
+fn write_key(out: &mut impl Write, key: &KeyInfo) -> std::io::Result<()> {
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    writeln!(out, "{}", key.name.as_str())?;
+    let lines = [
+        ("slot", hex::encode(key.slot)),
+        ("vehicle group id", hex::encode(key.vehicle_group_id)),
+        ("vehicle public key", hex::encode(key.vehicle_public.uncompressed())),
+        ("public key", hex::encode(key.public_key.uncompressed())),
+        ("fast context", yes_no(key.has_context).to_owned()),
+        ("share attestation", yes_no(key.has_share).to_owned()),
+        ("termination pending", yes_no(key.termination_pending).to_owned()),
+    ];
+    for (label, value) in lines {
+        writeln!(out, "  {:<21}{value}", format!("{label}:"))?;
+    }
+    Ok(())
 }
 
 fn hex_array<const N: usize>(value: &str) -> Result<[u8; N], String> {
@@ -186,4 +225,8 @@ fn public_key(value: &str) -> Result<EcPublicKey, String> {
 
 fn key_name(value: &str) -> Result<KeyName, String> {
     KeyName::new(value).map_err(|e| e.to_string())
+}
+
+fn pairing_code(value: &str) -> Result<PairingCode, InvalidPairingCode> {
+    PairingCode::new(value)
 }
