@@ -245,7 +245,7 @@ async fn bad_shares_are_refused_with_their_reason_and_enroll_nothing() {
     // Every flipped byte of a good attestation is refused (malformed or bad signature).
     let good = |f: &EcPublicKey| car.share(owner_id, f, "trunk-only", 100).sign(&owner_key).unwrap();
     let len = good(stranger.public()).len();
-    for position in (0..len).step_by(7) {
+    for position in 0..len {
         let friend = car.friend_with_share(40, |f| {
             let mut bytes = good(f);
             bytes[position] ^= 0x01;
