@@ -109,6 +109,34 @@ pub struct DigitalKey {
     pub shared_by: Option<ShareOrigin>,
 }
 
+impl DigitalKey {
+    /// A key just enrolled: active, never used, last in the fast-path order.
+    pub fn enrolled(
+        id: KeyId,
+        name: KeyName,
+        endpoint: EcPublicKey,
+        role: Role,
+        profile: ProfileId,
+        validity: Validity,
+        created_at: WallTime,
+    ) -> Self {
+        Self {
+            id,
+            name,
+            endpoint,
+            role,
+            profile,
+            state: KeyState::Active,
+            validity,
+            created_at,
+            last_used_at: None,
+            usage: Usage::default(),
+            recency: 0,
+            shared_by: None,
+        }
+    }
+}
+
 /// Where a shared key came from: the owner key that signed the share attestation and
 /// the serial it chose. The vehicle never accepts the same (owner, serial) twice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

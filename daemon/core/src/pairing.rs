@@ -116,7 +116,7 @@ impl PairingOffer {
         lifetime_s: Option<u32>,
     ) -> Result<Self, Spake2PlusError> {
         let mut salt = [0u8; pairing::SALT_LEN];
-        getrandom::fill(&mut salt).map_err(|_| Spake2PlusError::InvalidPasswordParams)?;
+        rand_core::Rng::fill_bytes(&mut rand_core::UnwrapErr(getrandom::SysRng), &mut salt);
         let registration = registration_from_password(
             code.as_str().as_bytes(),
             &salt,

@@ -78,32 +78,6 @@ pub enum ShareRejection {
     SlotsFull,
 }
 
-impl ShareRejection {
-    /// Stable spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Missing => "Missing",
-            Self::Malformed => "Malformed",
-            Self::WrongVehicle => "WrongVehicle",
-            Self::WrongFriendKey => "WrongFriendKey",
-            Self::UnknownSigner => "UnknownSigner",
-            Self::SignerNotOwner => "SignerNotOwner",
-            Self::SignerNotActive => "SignerNotActive",
-            Self::SignerNotValid => "SignerNotValid",
-            Self::BadSignature => "BadSignature",
-            Self::UnknownProfile => "UnknownProfile",
-            Self::Widened => "Widened",
-            Self::Expired => "Expired",
-            Self::NotYetValid => "NotYetValid",
-            Self::ClockUntrusted => "ClockUntrusted",
-            Self::SerialReused => "SerialReused",
-            Self::EndpointKnown => "EndpointKnown",
-            Self::SlotTaken => "SlotTaken",
-            Self::SlotsFull => "SlotsFull",
-        }
-    }
-}
-
 /// What an accepted share grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShareGrant {

@@ -218,6 +218,12 @@ fn parse_extended_length_info(value: &[u8]) -> Result<(Option<u32>, Option<u32>)
     Ok((max_command, max_response))
 }
 
+/// The reader group identifier: the first half of a reader identifier (AUTH0 tag 4D),
+/// under which phones file their key for a vehicle.
+pub(crate) fn reader_group_id(reader_id: &[u8; 32]) -> [u8; 16] {
+    reader_id.first_chunk::<16>().copied().unwrap_or([0; 16])
+}
+
 /// The SELECT command for the applet.
 pub fn select_command() -> CommandApdu {
     CommandApdu::select_aid(&AID)

@@ -3,7 +3,7 @@
 use super::{Command, CommandError, Engine, Reply};
 use crate::audit::AuditEvent;
 use crate::ids::KeyId;
-use crate::key::{DigitalKey, KeyState, Usage};
+use crate::key::{DigitalKey, KeyState};
 use crate::ports::{Change, Clock, KeyStore, StoredKey, TrackingKind, VehicleBus};
 use crate::profile::is_builtin;
 
@@ -27,20 +27,7 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
                 if self.slots_in_use() >= self.config.max_keys {
                     return Err(CommandError::SlotsFull(self.config.max_keys));
                 }
-                let key = DigitalKey {
-                    id,
-                    name,
-                    endpoint,
-                    role,
-                    profile,
-                    state: KeyState::Active,
-                    validity,
-                    created_at: self.clock.wall().time,
-                    last_used_at: None,
-                    usage: Usage::default(),
-                    recency: 0,
-                    shared_by: None,
-                };
+                let key = DigitalKey::enrolled(id, name, endpoint, role, profile, validity, self.clock.wall().time);
                 let change = format!("enrolled as {} with profile {}", key.role.as_str(), key.profile);
                 self.write_key(StoredKey { key, k_persistent: None, immobilizer_token: None }, Vec::new(), change)
             }
@@ -152,20 +139,12 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
 
     /// Revokes a key for good, wipes its secrets and queues the key-tracking event.
     pub(super) fn revoke(&mut self, id: KeyId, reason: &str, kind: TrackingKind) -> Result<Reply, CommandError> {
-        let mut stored = self.changeable(id)?;
-        let change = format!("revoked: {reason}");
-        stored.key.state = KeyState::Revoked(reason.to_owned());
-        stored.k_persistent = None;
-        stored.immobilizer_token = None;
-        let at = self.clock.wall().time;
-        let extra = vec![
-            Change::SetKPersistent(id, None),
-            Change::SetImmobilizerToken(id, None),
-            Change::QueueTracking(crate::ports::TrackingEvent { key: id, kind, at }),
-        ];
-        let reply = self.write_key(stored, extra, change)?;
+        let (stored, changes) = revocation(self.changeable(id)?, reason, kind, self.clock.wall().time);
+        self.commit_with_audit(changes, AuditEvent::KeyChanged { key: id, change: format!("revoked: {reason}") })?;
+        self.state.keys.insert(id, stored);
         self.state.tracking_pending = self.state.tracking_pending.saturating_add(1);
-        Ok(reply)
+        self.publish();
+        Ok(Reply::Done)
     }
 
     /// Commits `stored` (plus `extra` changes) with an audit entry, then applies it.
@@ -177,4 +156,26 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
         self.publish();
         Ok(Reply::Done)
     }
+}
+
+/// What revoking does to a key: state `Revoked(reason)`, K_persistent and immobilizer
+/// token erased, a key-tracking event queued. Returns the key as it becomes and the
+/// changes that make it so (the caller adds the audit entry and commits).
+pub(super) fn revocation(
+    mut stored: StoredKey,
+    reason: &str,
+    kind: TrackingKind,
+    at: crate::time::WallTime,
+) -> (StoredKey, Vec<Change>) {
+    let id = stored.key.id;
+    stored.key.state = KeyState::Revoked(reason.to_owned());
+    stored.k_persistent = None;
+    stored.immobilizer_token = None;
+    let changes = vec![
+        Change::PutKey(stored.key.clone()),
+        Change::SetKPersistent(id, None),
+        Change::SetImmobilizerToken(id, None),
+        Change::QueueTracking(crate::ports::TrackingEvent { key: id, kind, at }),
+    ];
+    (stored, changes)
 }

@@ -8,9 +8,10 @@ use carkey_protocol::spake2plus::Verifier;
 use serde::{Deserialize, Serialize};
 
 use super::Engine;
+use super::keys::revocation;
 use crate::audit::AuditEvent;
 use crate::ids::{KeyId, KeyName, ProfileId, ReaderName};
-use crate::key::{DigitalKey, KeyState, Role, Usage};
+use crate::key::{DigitalKey, KeyState, Role};
 use crate::pairing::MAX_ATTEMPTS;
 use crate::ports::{Change, Clock, KeyStore, StoredKey, TrackingEvent, TrackingKind, VehicleBus};
 use crate::profile::OWNER;
@@ -110,18 +111,10 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
         let owner = ProfileId::new(OWNER).map_err(|e| PairingRefusal::Store(e.to_string()))?;
         let name = KeyName::new("Owner").map_err(|e| PairingRefusal::Store(e.to_string()))?;
         let key = DigitalKey {
-            id: phone.slot,
-            name,
-            endpoint: phone.endpoint,
-            role: Role::Owner,
-            profile: owner,
-            state: KeyState::Active,
-            validity: Validity::ALWAYS,
-            created_at: now.time,
+            // Its pairing tap was its first standard transaction.
             last_used_at: Some(now.time),
-            usage: Usage::default(),
             recency: self.state.next_recency,
-            shared_by: None,
+            ..DigitalKey::enrolled(phone.slot, name, phone.endpoint, Role::Owner, owner, Validity::ALWAYS, now.time)
         };
         let id = key.id;
         let mut changes = vec![
@@ -133,19 +126,10 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
         ];
         let mut head = self.state.audit;
         let mut revoked = Vec::with_capacity(replaced.len());
-        for mut old in replaced {
-            old.key.state = KeyState::Revoked("replaced".to_owned());
-            old.k_persistent = None;
-            old.immobilizer_token = None;
+        for old in replaced {
+            let (old, revoke) = revocation(old, "replaced", TrackingKind::Revoked, now.time);
             let old_id = old.key.id;
-            changes.push(Change::PutKey(old.key.clone()));
-            changes.push(Change::SetKPersistent(old_id, None));
-            changes.push(Change::SetImmobilizerToken(old_id, None));
-            changes.push(Change::QueueTracking(TrackingEvent {
-                key: old_id,
-                kind: TrackingKind::Revoked,
-                at: now.time,
-            }));
+            changes.extend(revoke);
             changes.push(Change::AppendAudit(head.append(
                 now,
                 AuditEvent::KeyChanged { key: old_id, change: format!("revoked: replaced by owner key {id}") },

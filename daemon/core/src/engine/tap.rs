@@ -12,7 +12,7 @@ use carkey_protocol::reader::{Authenticated, TransactionKind, Unenrolled};
 use super::Engine;
 use crate::audit::{AuditEvent, Transaction};
 use crate::ids::{KeyId, KeyName, ReaderLocation, ReaderName};
-use crate::key::{DigitalKey, KeyState, Role, Usage};
+use crate::key::{DigitalKey, KeyState, Role};
 use crate::policy::{self, Denial, Permit};
 use crate::ports::{Change, Clock, KeyStore, StoredKey, TrackingEvent, TrackingKind, VehicleBus, VehicleCommand};
 use crate::profile::Action;
@@ -134,19 +134,18 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
         if self.slots_in_use() >= self.config.max_keys {
             return Err(ShareRejection::SlotsFull.into());
         }
+        let name = KeyName::new("Friend").map_err(|_| ShareRejection::Malformed)?;
         let key = DigitalKey {
-            id,
-            name: KeyName::new("Friend").map_err(|_| ShareRejection::Malformed)?,
-            endpoint: phone.endpoint.clone(),
-            role: Role::Friend,
-            profile: grant.profile.clone(),
-            state: KeyState::Active,
-            validity: grant.validity,
-            created_at: now.time,
-            last_used_at: None,
-            usage: Usage::default(),
-            recency: 0,
             shared_by: Some(grant.origin),
+            ..DigitalKey::enrolled(
+                id,
+                name,
+                phone.endpoint.clone(),
+                Role::Friend,
+                grant.profile.clone(),
+                grant.validity,
+                now.time,
+            )
         };
         let change = format!(
             "enrolled on {reader} from a share by owner key {} (serial {}) with profile {}",

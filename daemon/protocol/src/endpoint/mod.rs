@@ -257,7 +257,7 @@ impl Endpoint {
         if !self.versions.contains(&command.version) {
             return Err(StatusWord::WRONG_DATA);
         }
-        let group_id = group_id(&command.reader_id);
+        let group_id = messages::reader_group_id(&command.reader_id);
         let credential = self.credentials.iter().position(|c| c.vehicle_group_id == group_id);
         let ephemeral = EphemeralKeyPair::generate();
         let transcript = Transcript {
@@ -398,10 +398,4 @@ impl Endpoint {
         self.session = Session::Idle;
         Ok(ResponseApdu::ok(Vec::new()))
     }
-}
-
-/// The reader group identifier: the first half of the reader identifier.
-fn group_id(reader_id: &[u8; 32]) -> [u8; 16] {
-    let (group, _) = reader_id.split_first_chunk::<16>().map_or(([0; 16], &[][..]), |(g, rest)| (*g, rest));
-    group
 }

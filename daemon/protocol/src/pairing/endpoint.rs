@@ -97,7 +97,7 @@ impl PairingEndpoint {
                 if request.version != VERSION_1_0 {
                     return Err(PairingError::Message(crate::messages::MessageError::UnsupportedVersion));
                 }
-                let group_id = request.reader_id.first_chunk::<16>().copied().unwrap_or([0; 16]);
+                let group_id = crate::messages::reader_group_id(&request.reader_id);
                 let registration = registration_from_password(
                     &self.code,
                     &request.salt,

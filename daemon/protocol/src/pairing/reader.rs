@@ -90,7 +90,7 @@ impl<'c> PairingSession<'c> {
         let State::ShareReceived { share_p } = core::mem::replace(&mut self.state, State::Over) else {
             return Err(PairingError::UnexpectedMessage);
         };
-        let group = group_id(&self.config.reader_id);
+        let group = crate::messages::reader_group_id(&self.config.reader_id);
         let (session, share_v, confirm_v) =
             verifier.respond(CONTEXT, ID_PROVER, &id_verifier(&group), &share_p, rng)?;
         let apdu = encode(&Spake2Verify { share_v, confirm_v }.to_apdu())?;
@@ -170,10 +170,6 @@ fn choose_version(fci: &[u8]) -> Result<[u8; 2], PairingError> {
     } else {
         Err(PairingError::Message(MessageError::UnsupportedVersion))
     }
-}
-
-fn group_id(reader_id: &[u8; 32]) -> [u8; 16] {
-    reader_id.first_chunk::<16>().copied().unwrap_or([0; 16])
 }
 
 fn encode(apdu: &CommandApdu) -> Result<Vec<u8>, PairingError> {

@@ -240,7 +240,8 @@ pub struct Unenrolled {
     pub reported_key_slot: [u8; 8],
     /// The K_persistent to store if the caller enrolls it now.
     pub new_k_persistent: Secret32,
-    /// Data of the plan's `on_unknown` reads, in order.
+    /// Data of the plan's `OnUnknown::Exchange` reads, in order (empty for `Report`;
+    /// the caller may read with [`ReaderSession::exchange`]).
     pub mailbox_reads: Vec<Vec<u8>>,
     /// The endpoint's signaling bitmap.
     pub signaling: u16,

@@ -14,7 +14,7 @@ use carkey_tests::wallet::{KeyName, ShareRequest, Wallet};
 use clap::Args;
 use serde_json::json;
 
-use crate::{CliError, Target, hex_array, key_name, pairing_code, public_key};
+use crate::{CliError, Target, hex_array, key_name, pairing_code, public_key, write_report};
 
 /// Largest file `accept-share --file` reads (a share attestation is about 230 bytes).
 const MAX_SHARE_FILE_LEN: u64 = 64 * 1024;
@@ -105,11 +105,7 @@ pub fn pair(wallet_path: &Path, args: &PairArgs, out: &mut impl Write) -> Result
     let report = pair::pair(&socket, &mut wallet, &args.code, &options)?;
     // Save before reporting: whoever reads the report may tap again at once.
     let saved = if report.succeeded() { wallet.save() } else { Ok(()) };
-    if args.json {
-        writeln!(out, "{}", serde_json::to_string(&report).map_err(std::io::Error::other)?)?;
-    } else {
-        writeln!(out, "{report}")?;
-    }
+    write_report(out, &report, args.json)?;
     saved?;
     Ok(report.exit_code())
 }

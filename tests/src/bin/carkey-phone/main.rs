@@ -179,11 +179,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             let report = tap::tap(&socket, &mut wallet, &options)?;
             // Save before reporting: whoever reads the report may tap again at once.
             let saved = wallet.save();
-            if args.json {
-                writeln!(out, "{}", serde_json::to_string(&report).map_err(std::io::Error::other)?)?;
-            } else {
-                writeln!(out, "{report}")?;
-            }
+            write_report(&mut out, &report, args.json)?;
             saved?;
             Ok(report.exit_code())
         }
@@ -195,6 +191,19 @@ fn run(cli: Cli) -> Result<u8, CliError> {
 }
 
 /// One key in `list`'s text form: a name line, then aligned `label: value` lines.
+/// A tap or pairing report, as one JSON line or as text.
+fn write_report<R: serde::Serialize + std::fmt::Display>(
+    out: &mut impl Write,
+    report: &R,
+    json: bool,
+) -> std::io::Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string(report).map_err(std::io::Error::other)?)
+    } else {
+        writeln!(out, "{report}")
+    }
+}
+
 fn write_key(out: &mut impl Write, key: &KeyInfo) -> std::io::Result<()> {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     writeln!(out, "{}", key.name.as_str())?;
