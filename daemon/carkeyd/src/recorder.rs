@@ -14,7 +14,7 @@ use serde::Serialize;
 #[derive(Debug)]
 pub struct RecordingVehicleBus {
     file: Option<File>,
-    locked: bool,
+    state: VehicleState,
 }
 
 #[derive(Serialize)]
@@ -29,7 +29,7 @@ impl RecordingVehicleBus {
     pub fn open(file: Option<&Path>, locked: bool) -> std::io::Result<Self> {
         let file = file.map(|path| OpenOptions::new().create(true).append(true).open(path)).transpose()?;
         tracing::warn!("no vehicle network configured: vehicle commands are only recorded");
-        Ok(Self { file, locked })
+        Ok(Self { file, state: VehicleState { locked, ..VehicleState::PARKED } })
     }
 }
 
@@ -42,16 +42,12 @@ impl VehicleBus for RecordingVehicleBus {
             line.push(b'\n');
             file.write_all(&line).map_err(|e| BusError(format!("recording: {e}")))?;
         }
-        match command {
-            VehicleCommand::Unlock => self.locked = false,
-            VehicleCommand::Lock => self.locked = true,
-            VehicleCommand::OpenTrunk | VehicleCommand::AuthorizeStart { .. } => {}
-        }
+        self.state = self.state.after(command);
         Ok(())
     }
 
     fn state(&self) -> VehicleState {
-        VehicleState { locked: self.locked }
+        self.state
     }
 }
 
@@ -76,5 +72,11 @@ mod tests {
         assert_eq!(lines[1]["command"], "authorize-start");
         assert_eq!(lines[1]["speed_limit_kmh"], 60);
         assert_eq!(lines[1]["key"], "0101010101010101");
+        assert_eq!(
+            bus.state().immobilizer,
+            carkey_core::ports::Immobilizer::Released { key: KeyId([1; 8]), speed_limit_kmh: Some(60) }
+        );
+        bus.execute(VehicleCommand::Lock).await.unwrap();
+        assert_eq!(bus.state(), VehicleState::PARKED);
     }
 }

@@ -47,7 +47,7 @@ async fn taps_over_the_socket_reach_the_engine_and_the_phone_learns_the_decision
         profile: ProfileId::new("owner").unwrap(),
         validity: Validity::ALWAYS,
     };
-    requests.send(Request::Command(enroll, reply)).await.unwrap();
+    requests.send(Request::Command(enroll, carkey_core::engine::Authority::Trusted, reply)).await.unwrap();
     done.await.unwrap().unwrap();
     let mut phone = Endpoint::new();
     phone.add_credential(Credential::new(identity.group_id, identity.key.public().clone(), endpoint_key, [1; 8]));

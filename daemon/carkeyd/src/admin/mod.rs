@@ -38,7 +38,7 @@ impl VehicleBus for NoVehicle {
     }
 
     fn state(&self) -> VehicleState {
-        VehicleState { locked: true }
+        VehicleState::PARKED
     }
 }
 

@@ -3,14 +3,15 @@
 
 use carkey_protocol::crypto::EcPublicKey;
 
+use super::PairingStatus;
 use crate::audit::AuditEntry;
 use crate::ids::{KeyId, KeyName, ProfileId};
 use crate::key::{DigitalKey, Role};
-use crate::pairing::{PairingOffer, PairingSource};
+use crate::pairing::PairingOffer;
 use crate::ports::StoreError;
 use crate::profile::AccessProfile;
 use crate::sharing::TerminationRejection;
-use crate::time::{Validity, WallTime};
+use crate::time::Validity;
 
 /// A request to read or change keys and profiles.
 #[derive(Debug, Clone)]
@@ -73,6 +74,18 @@ pub enum Command {
     },
 }
 
+/// Who asks for a command, which decides the proof it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authority {
+    /// A trusted channel: the technician's tool on the stopped daemon's state directory,
+    /// or the automaker's backend. Nothing beyond the command's own checks.
+    Trusted,
+    /// The dashboard (D-Bus), already authorized by the caller's identity. Commands that
+    /// add or remove owner power also need the owner in the car (see
+    /// [`super::OWNER_PRESENCE_WINDOW`]).
+    Dashboard,
+}
+
 /// The answer to a [`Command`].
 #[derive(Debug, Clone)]
 pub enum Reply {
@@ -88,17 +101,6 @@ pub enum Reply {
     Audit(Vec<AuditEntry>),
     /// The pending pairing.
     Pairing(Option<PairingStatus>),
-}
-
-/// A pending pairing as the dashboard shows it (never the verifier).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PairingStatus {
-    /// Dashboard code or backend.
-    pub source: PairingSource,
-    /// Attempts left before a new code is needed.
-    pub attempts_left: u8,
-    /// When it expires.
-    pub expires_at: Option<WallTime>,
 }
 
 /// Why a command was refused; nothing changed. Names are stable (D-Bus error names).
@@ -145,6 +147,10 @@ pub enum CommandError {
     /// Resume of a key that is not suspended.
     #[error("key {0} is not suspended")]
     NotSuspended(KeyId),
+    /// A dashboard command that adds or removes owner power needs an owner key's standard
+    /// transaction on the console reader within the last minute.
+    #[error("tap an owner key on the console reader to confirm, then try again within 60 s")]
+    OwnerPresenceRequired,
     /// The store refused or failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -77,6 +77,7 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
             next_recency: 1,
             pairing: None,
             tracking_pending: 0,
+            owner_presence: None,
         };
         self.publish();
         tracing::warn!("factory reset: every key, secret and record was erased");

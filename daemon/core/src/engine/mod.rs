@@ -10,15 +10,18 @@ mod command;
 mod keys;
 mod lifecycle;
 mod pairing;
+mod presence;
+mod status;
 mod tap;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-pub use command::{Command, CommandError, PairingStatus, Reply};
+pub use command::{Authority, Command, CommandError, Reply};
 pub use pairing::{PairedPhone, PairingRefusal};
+pub use status::{DecisionEvent, OWNER_PRESENCE_WINDOW, PairingStatus, Status};
 pub use tap::{TapOutcome, TapReport, Verdict};
 
 use crate::audit::{AuditEvent, AuditHead};
@@ -62,8 +65,8 @@ pub enum Request {
         /// What went wrong.
         error: String,
     },
-    /// A command; answer with its reply.
-    Command(Command, oneshot::Sender<Result<Reply, CommandError>>),
+    /// A command from `Authority`; answer with its reply.
+    Command(Command, Authority, oneshot::Sender<Result<Reply, CommandError>>),
     /// A phone on the console reader sent its SPAKE2+ share: count the attempt durably,
     /// then answer with the verifier (or why not).
     PairingAttempt {
@@ -84,7 +87,11 @@ struct State {
     next_recency: u64,
     pairing: Option<PairingOffer>,
     tracking_pending: u64,
+    owner_presence: Option<status::OwnerPresence>,
 }
+
+/// Decision events buffered for slow dashboard consumers before the oldest are dropped.
+const DECISION_BACKLOG: usize = 256;
 
 /// The engine. Generic over its ports so tests run it on fakes.
 pub struct Engine<S, B, C> {
@@ -95,6 +102,8 @@ pub struct Engine<S, B, C> {
     identity: Arc<VehicleIdentity>,
     state: State,
     directory: watch::Sender<Arc<Directory>>,
+    status: watch::Sender<Arc<Status>>,
+    decisions: broadcast::Sender<DecisionEvent>,
 }
 
 impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
@@ -127,8 +136,19 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
             next_recency,
             pairing,
             tracking_pending: loaded.tracking_pending,
+            owner_presence: None,
         };
-        let mut engine = Self { store, bus, clock, config, identity, state, directory };
+        let (status, _) = watch::channel(Arc::new(Status {
+            group_id: identity.group_id,
+            keys: Vec::new(),
+            pairing: None,
+            vehicle: bus.state(),
+            tracking_pending: 0,
+            owner_present_until: None,
+        }));
+        let (decisions, _) = broadcast::channel(DECISION_BACKLOG);
+        let mut engine = Self { store, bus, clock, config, identity, state, directory, status, decisions };
+        engine.publish_status();
         let version = engine.config.version.clone();
         engine.commit_with_audit(changes, AuditEvent::Started { version })?;
         Ok(engine)
@@ -145,6 +165,16 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
         self.directory.subscribe()
     }
 
+    /// A receiver of status snapshots, for the dashboard service.
+    pub fn status(&self) -> watch::Receiver<Arc<Status>> {
+        self.status.subscribe()
+    }
+
+    /// A receiver of decisions, for the dashboard service.
+    pub fn decisions(&self) -> broadcast::Receiver<DecisionEvent> {
+        self.decisions.subscribe()
+    }
+
     /// Serves requests until every sender is gone.
     pub async fn run(mut self, mut requests: mpsc::Receiver<Request>) {
         while let Some(request) = requests.recv().await {
@@ -156,12 +186,27 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
     pub async fn handle(&mut self, request: Request) {
         match request {
             Request::Tap(report, reply) => {
-                let (verdict, changed) = self.decide(report).await;
+                let reader = report.reader.clone();
+                let (decided, changed) = self.decide(report).await;
                 // The reader is waiting to tell the phone; publish after answering.
-                let _ = reply.send(verdict);
+                let _ = reply.send(decided.verdict);
                 if changed {
                     self.publish();
                 }
+                let denied = match decided.verdict {
+                    Verdict::Allowed(_) => None,
+                    Verdict::Denied(denial) => Some(denial),
+                };
+                let event = DecisionEvent {
+                    reader,
+                    key: decided.key,
+                    action: decided.action,
+                    transaction: decided.transaction,
+                    denied,
+                    at: self.clock.wall().time,
+                };
+                // Nobody listening is normal (no dashboard connected).
+                let _ = self.decisions.send(event);
             }
             Request::TapFailed { reader, error } => {
                 tracing::info!(%reader, %error, "transaction failed");
@@ -169,8 +214,8 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
                     tracing::error!(error = %e, "could not record a failed transaction");
                 }
             }
-            Request::Command(command, reply) => {
-                let _ = reply.send(self.execute(command));
+            Request::Command(command, authority, reply) => {
+                let _ = reply.send(self.execute_as(command, authority));
             }
             Request::PairingAttempt { reader, reply } => {
                 let _ = reply.send(self.count_pairing_attempt(reader));
@@ -179,6 +224,7 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
                 let _ = reply.send(self.store_paired_owner(*phone));
             }
         }
+        self.publish_status();
     }
 
     /// Appends `event` to `changes`, commits them, and advances the audit head only if the
@@ -195,6 +241,25 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
         let directory =
             Directory::build(self.state.keys.values(), Arc::clone(&self.identity), self.state.pairing.as_ref());
         self.directory.send_replace(Arc::new(directory));
+    }
+
+    /// Republishes the dashboard's snapshot if anything it shows changed.
+    fn publish_status(&self) {
+        let status = Status {
+            group_id: self.identity.group_id,
+            keys: self.state.keys.values().map(|k| k.key.clone()).collect(),
+            pairing: self.pairing_status(),
+            vehicle: self.bus.state(),
+            tracking_pending: self.state.tracking_pending,
+            owner_present_until: self.owner_present_until(),
+        };
+        self.status.send_if_modified(|current| {
+            let modified = **current != status;
+            if modified {
+                *current = Arc::new(status);
+            }
+            modified
+        });
     }
 
     /// Keys that are not revoked (they hold a slot).

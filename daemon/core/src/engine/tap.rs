@@ -69,11 +69,12 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
         }
     }
 
-    /// Decides a tap. Returns the verdict and whether keys changed (so the directory must
-    /// be republished).
-    pub(super) async fn decide(&mut self, report: TapReport) -> (Verdict, bool) {
+    /// Decides a tap. Returns what was decided and whether keys changed (so the directory
+    /// must be republished).
+    pub(super) async fn decide(&mut self, report: TapReport) -> (Decided, bool) {
         let action = self.requested_action(report.location);
         let now = self.clock.wall();
+        let standard = Transaction::Standard;
         let (id, kind, new_k_persistent) = match report.outcome {
             TapOutcome::Authenticated(auth) => {
                 let id = KeyId::from(auth.slot);
@@ -81,13 +82,17 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
                     && self.apply_termination(slot, Some(id)).is_ok()
                 {
                     let event = decision(report.reader, Some(id), action, auth.kind, Some(Denial::Revoked));
-                    return (self.record(Vec::new(), event, Verdict::Denied(Denial::Revoked)), true);
+                    let verdict = self.record(Vec::new(), event, Verdict::Denied(Denial::Revoked));
+                    return (Decided { verdict, key: Some(id), action, transaction: auth.kind.into() }, true);
                 }
                 (id, auth.kind, auth.new_k_persistent)
             }
             TapOutcome::Unenrolled(phone) => match self.enroll_from_share(&report.reader, &phone, now) {
                 Ok(id) => (id, TransactionKind::Standard, None),
-                Err(ShareFailure::Store) => return (Verdict::Denied(Denial::StoreUnavailable), false),
+                Err(ShareFailure::Store) => {
+                    let verdict = Verdict::Denied(Denial::StoreUnavailable);
+                    return (Decided { verdict, key: None, action, transaction: standard }, false);
+                }
                 Err(ShareFailure::Rejected(reason)) => {
                     tracing::info!(reader = %report.reader, %reason, "share attestation refused");
                     let rejected = AuditEvent::ShareRejected { reader: report.reader.clone(), reason };
@@ -96,15 +101,20 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
                     }
                     let event =
                         decision(report.reader, None, action, TransactionKind::Standard, Some(Denial::UnknownKey));
-                    return (self.record(Vec::new(), event, Verdict::Denied(Denial::UnknownKey)), false);
+                    let verdict = self.record(Vec::new(), event, Verdict::Denied(Denial::UnknownKey));
+                    return (Decided { verdict, key: None, action, transaction: standard }, false);
                 }
             },
             TapOutcome::UnknownKey => {
                 let event = decision(report.reader, None, action, TransactionKind::Standard, Some(Denial::UnknownKey));
-                return (self.record(Vec::new(), event, Verdict::Denied(Denial::UnknownKey)), false);
+                let verdict = self.record(Vec::new(), event, Verdict::Denied(Denial::UnknownKey));
+                return (Decided { verdict, key: None, action, transaction: standard }, false);
             }
         };
-        self.decide_key(report.reader, id, kind, new_k_persistent, action, now).await
+        let (verdict, changed) =
+            self.decide_key(report.reader, report.location, id, kind, new_k_persistent, action, now).await;
+        let key = self.state.keys.contains_key(&id).then_some(id);
+        (Decided { verdict, key, action, transaction: kind.into() }, changed)
     }
 
     /// Enrolls the friend key a share attestation grants, in one commit with its
@@ -169,9 +179,11 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
     }
 
     /// Decides for an enrolled key: policy, usage, durable record, then the vehicle.
+    #[allow(clippy::too_many_arguments)] // one tap's facts, passed through once
     async fn decide_key(
         &mut self,
         reader: ReaderName,
+        location: ReaderLocation,
         id: KeyId,
         kind: TransactionKind,
         new_k_persistent: Option<Secret32>,
@@ -213,6 +225,7 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
         self.state.audit = head;
         self.state.next_recency = self.state.next_recency.saturating_add(1);
         self.state.keys.insert(id, updated);
+        self.note_owner_presence(id, location, kind);
 
         let permit = match verdict {
             Ok(permit) => permit,
@@ -249,6 +262,19 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
             }
         }
     }
+}
+
+/// What a tap came to, as the phone is told and the dashboard shown.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Decided {
+    /// The verdict.
+    pub(super) verdict: Verdict,
+    /// The key, when the phone proved one the vehicle knows.
+    pub(super) key: Option<KeyId>,
+    /// What the tap asked for.
+    pub(super) action: Action,
+    /// Fast or standard.
+    pub(super) transaction: Transaction,
 }
 
 /// Why a friend's first tap did not enroll it.

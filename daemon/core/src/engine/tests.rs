@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use carkey_protocol::crypto::{EcPublicKey, SigningKeyPair};
 use carkey_protocol::endpoint::{Credential, Endpoint};
 use carkey_protocol::messages::ControlFlowStatus;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::*;
 use crate::audit::{AuditEvent, AuditHead, Transaction, verify_chain};
@@ -28,10 +28,13 @@ struct Car {
     requests: mpsc::Sender<Request>,
     identity: VehicleIdentity,
     fields: HashMap<ReaderLocation, FakeField>,
+    status: watch::Receiver<Arc<Status>>,
+    decisions: broadcast::Receiver<DecisionEvent>,
 }
 
 type Phone = Arc<Mutex<Endpoint>>;
 
+mod dashboard;
 mod lifecycle;
 
 impl Car {
@@ -57,8 +60,9 @@ impl Car {
             tokio::spawn(async move { serve(&mut reader, setup, directory, requests).await });
             fields.insert(location, field);
         }
+        let (status, decisions) = (engine.status(), engine.decisions());
         tokio::spawn(engine.run(rx));
-        Self { store, bus, clock, requests, identity, fields }
+        Self { store, bus, clock, requests, identity, fields, status, decisions }
     }
 
     fn start() -> Self {
@@ -66,8 +70,12 @@ impl Car {
     }
 
     async fn command(&self, command: Command) -> Result<Reply, CommandError> {
+        self.command_as(command, Authority::Trusted).await
+    }
+
+    async fn command_as(&self, command: Command, authority: Authority) -> Result<Reply, CommandError> {
         let (reply, rx) = oneshot::channel();
-        self.requests.send(Request::Command(command, reply)).await.unwrap();
+        self.requests.send(Request::Command(command, authority, reply)).await.unwrap();
         rx.await.unwrap()
     }
 

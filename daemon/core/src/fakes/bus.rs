@@ -2,10 +2,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::ports::{BusError, VehicleBus, VehicleCommand, VehicleState};
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     commands: Vec<VehicleCommand>,
-    locked: bool,
+    state: VehicleState,
     fail: bool,
 }
 
@@ -15,7 +15,7 @@ pub struct FakeBus(Arc<Mutex<Inner>>);
 
 impl Default for FakeBus {
     fn default() -> Self {
-        Self(Arc::new(Mutex::new(Inner { locked: true, ..Inner::default() })))
+        Self(Arc::new(Mutex::new(Inner { commands: Vec::new(), state: VehicleState::PARKED, fail: false })))
     }
 }
 
@@ -36,7 +36,7 @@ impl FakeBus {
 
     /// Sets the lock state.
     pub fn set_locked(&self, locked: bool) {
-        self.inner().locked = locked;
+        self.inner().state.locked = locked;
     }
 }
 
@@ -46,16 +46,12 @@ impl VehicleBus for FakeBus {
         if inner.fail {
             return Err(BusError("fake bus failure".into()));
         }
-        match command {
-            VehicleCommand::Unlock => inner.locked = false,
-            VehicleCommand::Lock => inner.locked = true,
-            VehicleCommand::OpenTrunk | VehicleCommand::AuthorizeStart { .. } => {}
-        }
+        inner.state = inner.state.after(command);
         inner.commands.push(command);
         Ok(())
     }
 
     fn state(&self) -> VehicleState {
-        VehicleState { locked: self.inner().locked }
+        self.inner().state
     }
 }

@@ -14,4 +14,4 @@ pub use backend::{Backend, BackendError, KeyTrackingReport, RemoteKeyChange, Tra
 pub use clock::Clock;
 pub use nfc::{NfcError, NfcReader, NfcTarget};
 pub use store::{Change, KeyStore, Loaded, StoreError, StoredKey};
-pub use vehicle::{BusError, VehicleBus, VehicleCommand, VehicleState};
+pub use vehicle::{BusError, Immobilizer, VehicleBus, VehicleCommand, VehicleState};

@@ -25,11 +25,48 @@ pub enum VehicleCommand {
     },
 }
 
-/// What the engine needs to know about the car to interpret a tap.
+/// What the engine needs to know about the car to interpret a tap, and what the
+/// dashboard shows of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VehicleState {
     /// Doors locked (a door tap then means unlock).
     pub locked: bool,
+    /// The immobilizer.
+    pub immobilizer: Immobilizer,
+}
+
+impl VehicleState {
+    /// Locked, immobilizer armed: a parked car.
+    pub const PARKED: Self = Self { locked: true, immobilizer: Immobilizer::Armed };
+
+    /// The state after the vehicle carried out `command`, for adapters that model the car
+    /// rather than read it back (the recorder, test fakes): locking also re-arms the
+    /// immobilizer, as a driver who leaves and locks ends the drive.
+    pub const fn after(self, command: VehicleCommand) -> Self {
+        match command {
+            VehicleCommand::Unlock => Self { locked: false, ..self },
+            VehicleCommand::Lock => Self { locked: true, immobilizer: Immobilizer::Armed },
+            VehicleCommand::OpenTrunk => self,
+            VehicleCommand::AuthorizeStart { key, speed_limit_kmh } => {
+                Self { immobilizer: Immobilizer::Released { key, speed_limit_kmh }, ..self }
+            }
+        }
+    }
+}
+
+/// The immobilizer's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "state")]
+pub enum Immobilizer {
+    /// The engine cannot start.
+    Armed,
+    /// Released for a start by this key.
+    Released {
+        /// The key that authorized it.
+        key: KeyId,
+        /// Speed limit in force for this drive, km/h.
+        speed_limit_kmh: Option<u16>,
+    },
 }
 
 /// Why the vehicle did not carry out a command.
