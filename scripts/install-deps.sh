@@ -5,7 +5,9 @@
 set -euo pipefail
 
 # One list for developers and CI. Later components add theirs here.
-PACKAGES=(build-essential pkg-config ca-certificates curl)
+PACKAGES=(build-essential pkg-config ca-certificates curl
+    dbus-daemon systemd  # a private bus and busctl for the D-Bus tests
+)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -9,8 +9,12 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use std::sync::Arc;
+
 use crate::clock::SystemClock;
 use crate::config::{Config, ReaderConfig, VehicleBusConfig};
+use crate::dbus::shared::Shared;
+use crate::dbus::{ReaderHealth, ReaderInfo};
 use crate::recorder::RecordingVehicleBus;
 use crate::state::StateDir;
 
@@ -53,8 +57,9 @@ pub async fn run(config: Config, state: StateDir) -> Result<(), DaemonError> {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         max_keys: config.keys.max_keys,
     };
-    let engine = Engine::start(store, bus, clock, engine_config).map_err(crate::state::StateError::from)?;
+    let engine = Engine::start(store, bus, clock.clone(), engine_config).map_err(crate::state::StateError::from)?;
     let (requests, inbox) = mpsc::channel(ENGINE_QUEUE);
+    let mut reader_infos = Vec::new();
 
     let mut readers = JoinSet::new();
     let readers_config = config
@@ -73,20 +78,43 @@ pub async fn run(config: Config, state: StateDir) -> Result<(), DaemonError> {
         tracing::info!(reader = %reader.name, %location, socket = %socket.display(), "simulated reader listening");
         let setup = ReaderSetup { name: reader.name.clone(), location: *location };
         let (directory, requests) = (engine.directory(), requests.clone());
+        let (health, watch_health) = tokio::sync::watch::channel(ReaderHealth::default());
+        reader_infos.push(ReaderInfo { name: reader.name.clone(), location: *location, health: watch_health });
         readers.spawn(async move {
             loop {
                 match serve(&mut device, setup.clone(), directory.clone(), requests.clone()).await {
                     Ok(()) => return,
                     Err(error) => {
                         tracing::error!(reader = %setup.name, %error, "reader failed; retrying");
+                        health.send_replace(ReaderHealth { failed: true, last_error: Some(error.to_string()) });
                         tokio::time::sleep(READER_RETRY).await;
+                        health.send_modify(|h| h.failed = false);
                     }
                 }
             }
         });
     }
+    let shared = Arc::new(Shared {
+        requests: std::sync::Mutex::new(Some(requests.clone())),
+        status: engine.status(),
+        authz: crate::dbus::authz::Authorizer::from_config(&config.dbus),
+        clock,
+        code_lifetime_s: config.pairing.code_lifetime_s,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        max_keys: u32::try_from(config.keys.max_keys).unwrap_or(u32::MAX),
+    });
+    let decisions = engine.decisions();
     drop(requests);
     let engine_task = tokio::spawn(engine.run(inbox));
+    // Keys work without the dashboard: a bus that is missing or refuses the name is
+    // logged and the daemon serves the readers regardless.
+    let service = match crate::dbus::start(config.dbus.bus, shared, reader_infos, decisions).await {
+        Ok(conn) => conn,
+        Err(error) => {
+            tracing::error!(%error, "D-Bus service unavailable; serving readers without it");
+            None
+        }
+    };
 
     let mut term = signal(SignalKind::terminate()).map_err(setup("SIGTERM handler"))?;
     let mut int = signal(SignalKind::interrupt()).map_err(setup("SIGINT handler"))?;
@@ -98,9 +126,12 @@ pub async fn run(config: Config, state: StateDir) -> Result<(), DaemonError> {
         _ = int.recv() => tracing::info!("SIGINT: stopping"),
     }
     notify(&[sd_notify::NotifyState::Stopping]);
-    // Readers stop first (closing their sockets); the engine then finishes every request
-    // already queued, so no decided tap is left half-recorded.
+    // Readers stop first (closing their sockets), then the D-Bus service; the engine then
+    // finishes every request already queued, so no decided tap is left half-recorded.
     readers.shutdown().await;
+    if let Some(service) = service {
+        service.stop().await;
+    }
     if let Err(e) = engine_task.await {
         tracing::error!(error = %e, "engine task ended abnormally");
     }

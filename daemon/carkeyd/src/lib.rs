@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod dbus;
 pub mod logging;
 pub mod recorder;
 pub mod state;

@@ -36,6 +36,51 @@ pub struct Config {
     pub keys: KeysConfig,
     /// Owner pairing.
     pub pairing: PairingConfig,
+    /// The dashboard's D-Bus service and who may use it.
+    pub dbus: DbusConfig,
+}
+
+/// Which bus the service joins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BusKind {
+    /// The system bus (`$DBUS_SYSTEM_BUS_ADDRESS` or the standard socket).
+    #[default]
+    System,
+    /// The session bus (`$DBUS_SESSION_BUS_ADDRESS`), for development and demos.
+    Session,
+    /// No D-Bus service (readers, engine and vehicle bus still run).
+    None,
+}
+
+/// `[dbus]`: the bus, and who may read or manage keys. Users and groups are names (or
+/// numeric ids); a caller in none of them is denied everything. The bus policy file
+/// (`org.carkey.CarKey1.conf`) must admit the same users and groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DbusConfig {
+    /// Which bus.
+    pub bus: BusKind,
+    /// Users who may manage keys, profiles and pairing.
+    pub manage_users: Vec<String>,
+    /// Groups whose members may manage.
+    pub manage_groups: Vec<String>,
+    /// Users who may only read (keys, readers, vehicle, decisions).
+    pub read_users: Vec<String>,
+    /// Groups whose members may only read.
+    pub read_groups: Vec<String>,
+}
+
+impl Default for DbusConfig {
+    fn default() -> Self {
+        Self {
+            bus: BusKind::System,
+            manage_users: vec!["root".into()],
+            manage_groups: vec!["carkey-dashboard".into()],
+            read_users: Vec::new(),
+            read_groups: vec!["carkey-observer".into()],
+        }
+    }
 }
 
 /// `[keys]`.

@@ -48,6 +48,9 @@ impl Car {
                 dir.path().join("nfc").join(format!("{name}.sock")).display()
             );
         }
+        if !extra.contains("[dbus]") {
+            text += "[dbus]\nbus = \"none\"\n";
+        }
         text += extra;
         std::fs::write(&config, text).unwrap();
         let state = dir.path().join("state");
