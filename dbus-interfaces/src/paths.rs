@@ -5,8 +5,6 @@
 
 use zbus::OwnedObjectPath;
 
-use crate::ROOT_PATH;
-
 /// The parent of every key object.
 pub const KEYS_PATH: &str = "/org/carkey/CarKey1/keys";
 
@@ -36,11 +34,6 @@ pub fn key_id_of(path: &str) -> Option<&str> {
     path.strip_prefix(KEYS_PATH)?.strip_prefix('/').filter(|id| key_path(id).is_some())
 }
 
-/// Whether `path` is the root object.
-pub fn is_root(path: &str) -> bool {
-    path == ROOT_PATH
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +52,5 @@ mod tests {
         assert_eq!(reader_path("door-driver").unwrap().as_str(), "/org/carkey/CarKey1/readers/door_driver");
         assert_eq!(reader_path("Door"), None);
         assert_eq!(reader_path("a/b"), None);
-        assert!(is_root(ROOT_PATH));
     }
 }

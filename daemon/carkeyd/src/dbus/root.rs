@@ -114,8 +114,7 @@ impl ManagerObject {
         #[zbus(header)] header: Option<Header<'_>>,
         #[zbus(connection)] conn: &Connection,
     ) -> zbus::fdo::Result<String> {
-        self.0.may_read(conn, header.as_ref()).await?;
-        Ok(hex::encode(self.0.status().group_id))
+        self.0.read(conn, header.as_ref(), |s| hex::encode(s.group_id)).await
     }
 
     #[zbus(property(emits_changed_signal = "const"))]
@@ -134,8 +133,7 @@ impl ManagerObject {
         #[zbus(header)] header: Option<Header<'_>>,
         #[zbus(connection)] conn: &Connection,
     ) -> zbus::fdo::Result<u32> {
-        self.0.may_read(conn, header.as_ref()).await?;
-        Ok(keys_in_use(&self.0.status()))
+        self.0.read(conn, header.as_ref(), keys_in_use).await
     }
 
     #[zbus(property)]
@@ -144,8 +142,7 @@ impl ManagerObject {
         #[zbus(header)] header: Option<Header<'_>>,
         #[zbus(connection)] conn: &Connection,
     ) -> zbus::fdo::Result<i64> {
-        self.0.may_read(conn, header.as_ref()).await?;
-        Ok(self.0.status().owner_present_until.map_or(0, |t| t.0))
+        self.0.read(conn, header.as_ref(), |s| s.owner_present_until.map_or(0, |t| t.0)).await
     }
 }
 
@@ -199,8 +196,7 @@ impl PairingObject {
         #[zbus(header)] header: Option<Header<'_>>,
         #[zbus(connection)] conn: &Connection,
     ) -> zbus::fdo::Result<bool> {
-        self.0.may_read(conn, header.as_ref()).await?;
-        Ok(self.0.status().pairing.is_some())
+        self.0.read(conn, header.as_ref(), |s| s.pairing.is_some()).await
     }
 
     #[zbus(property)]
@@ -209,8 +205,9 @@ impl PairingObject {
         #[zbus(header)] header: Option<Header<'_>>,
         #[zbus(connection)] conn: &Connection,
     ) -> zbus::fdo::Result<String> {
-        self.0.may_read(conn, header.as_ref()).await?;
-        Ok(self.0.status().pairing.map(|p| p.source.as_str().to_owned()).unwrap_or_default())
+        self.0
+            .read(conn, header.as_ref(), |s| s.pairing.map(|p| p.source.as_str().to_owned()).unwrap_or_default())
+            .await
     }
 
     #[zbus(property)]
@@ -219,8 +216,7 @@ impl PairingObject {
         #[zbus(header)] header: Option<Header<'_>>,
         #[zbus(connection)] conn: &Connection,
     ) -> zbus::fdo::Result<u8> {
-        self.0.may_read(conn, header.as_ref()).await?;
-        Ok(self.0.status().pairing.map_or(0, |p| p.attempts_left))
+        self.0.read(conn, header.as_ref(), |s| s.pairing.map_or(0, |p| p.attempts_left)).await
     }
 
     #[zbus(property)]
@@ -229,8 +225,7 @@ impl PairingObject {
         #[zbus(header)] header: Option<Header<'_>>,
         #[zbus(connection)] conn: &Connection,
     ) -> zbus::fdo::Result<i64> {
-        self.0.may_read(conn, header.as_ref()).await?;
-        Ok(self.0.status().pairing.and_then(|p| p.expires_at).map_or(0, |t| t.0))
+        self.0.read(conn, header.as_ref(), |s| s.pairing.and_then(|p| p.expires_at).map_or(0, |t| t.0)).await
     }
 }
 
@@ -245,8 +240,7 @@ impl VehicleObject {
         #[zbus(header)] header: Option<Header<'_>>,
         #[zbus(connection)] conn: &Connection,
     ) -> zbus::fdo::Result<bool> {
-        self.0.may_read(conn, header.as_ref()).await?;
-        Ok(self.0.status().vehicle.locked)
+        self.0.read(conn, header.as_ref(), |s| s.vehicle.locked).await
     }
 
     #[zbus(property)]
@@ -255,12 +249,15 @@ impl VehicleObject {
         #[zbus(header)] header: Option<Header<'_>>,
         #[zbus(connection)] conn: &Connection,
     ) -> zbus::fdo::Result<String> {
-        self.0.may_read(conn, header.as_ref()).await?;
-        Ok(match self.0.status().vehicle.immobilizer {
-            Immobilizer::Armed => "armed",
-            Immobilizer::Released { .. } => "released",
-        }
-        .to_owned())
+        self.0
+            .read(conn, header.as_ref(), |s| {
+                match s.vehicle.immobilizer {
+                    Immobilizer::Armed => "armed",
+                    Immobilizer::Released { .. } => "released",
+                }
+                .to_owned()
+            })
+            .await
     }
 
     #[zbus(property)]
@@ -269,11 +266,12 @@ impl VehicleObject {
         #[zbus(header)] header: Option<Header<'_>>,
         #[zbus(connection)] conn: &Connection,
     ) -> zbus::fdo::Result<String> {
-        self.0.may_read(conn, header.as_ref()).await?;
-        Ok(match self.0.status().vehicle.immobilizer {
-            Immobilizer::Armed => String::new(),
-            Immobilizer::Released { key, .. } => key.to_string(),
-        })
+        self.0
+            .read(conn, header.as_ref(), |s| match s.vehicle.immobilizer {
+                Immobilizer::Armed => String::new(),
+                Immobilizer::Released { key, .. } => key.to_string(),
+            })
+            .await
     }
 
     #[zbus(property)]
@@ -282,11 +280,12 @@ impl VehicleObject {
         #[zbus(header)] header: Option<Header<'_>>,
         #[zbus(connection)] conn: &Connection,
     ) -> zbus::fdo::Result<u16> {
-        self.0.may_read(conn, header.as_ref()).await?;
-        Ok(match self.0.status().vehicle.immobilizer {
-            Immobilizer::Armed => 0,
-            Immobilizer::Released { speed_limit_kmh, .. } => speed_limit_kmh.unwrap_or(0),
-        })
+        self.0
+            .read(conn, header.as_ref(), |s| match s.vehicle.immobilizer {
+                Immobilizer::Armed => 0,
+                Immobilizer::Released { speed_limit_kmh, .. } => speed_limit_kmh.unwrap_or(0),
+            })
+            .await
     }
 }
 
@@ -312,8 +311,7 @@ impl SyncObject {
         #[zbus(header)] header: Option<Header<'_>>,
         #[zbus(connection)] conn: &Connection,
     ) -> zbus::fdo::Result<u64> {
-        self.0.may_read(conn, header.as_ref()).await?;
-        Ok(self.0.status().tracking_pending)
+        self.0.read(conn, header.as_ref(), |s| s.tracking_pending).await
     }
 
     #[zbus(property)]

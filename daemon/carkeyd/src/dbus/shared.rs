@@ -63,6 +63,17 @@ impl Shared {
         self.requests.lock().unwrap_or_else(PoisonError::into_inner).take();
     }
 
+    /// Authorizes a property read, then reads `field` of the latest snapshot.
+    pub async fn read<T>(
+        &self,
+        conn: &zbus::Connection,
+        header: Option<&Header<'_>>,
+        field: impl FnOnce(&Status) -> T,
+    ) -> zbus::fdo::Result<T> {
+        self.may_read(conn, header).await?;
+        Ok(field(&self.status()))
+    }
+
     /// Forwards a command to the engine as the dashboard.
     pub async fn command(&self, command: Command) -> Result<Reply, Error> {
         let (reply, answer) = oneshot::channel();
