@@ -110,6 +110,11 @@ pub struct DigitalKey {
 }
 
 impl DigitalKey {
+    /// The order in which keys are listed: most recently used first, then by id.
+    pub fn most_recent_first(a: &Self, b: &Self) -> std::cmp::Ordering {
+        b.recency.cmp(&a.recency).then(a.id.cmp(&b.id))
+    }
+
     /// A key just enrolled: active, never used, last in the fast-path order.
     pub fn enrolled(
         id: KeyId,

@@ -105,7 +105,7 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
             }
             Command::ListKeys => {
                 let mut keys: Vec<DigitalKey> = self.state.keys.values().map(|k| k.key.clone()).collect();
-                keys.sort_by(|a, b| b.recency.cmp(&a.recency).then(a.id.cmp(&b.id)));
+                keys.sort_by(DigitalKey::most_recent_first);
                 Ok(Reply::Keys(keys))
             }
             Command::GetKey(id) => {

@@ -215,7 +215,12 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
                 }
             }
             Request::Command(command, authority, reply) => {
-                let _ = reply.send(self.execute_as(command, authority));
+                let result = self.execute_as(command, authority);
+                // A dashboard that reads the snapshot once it has the reply must find the
+                // change there: publish before answering.
+                self.publish_status();
+                let _ = reply.send(result);
+                return;
             }
             Request::PairingAttempt { reader, reply } => {
                 let _ = reply.send(self.count_pairing_attempt(reader));

@@ -60,12 +60,21 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
     }
 
     fn owner_present(&self) -> bool {
-        self.state.owner_presence.is_some_and(|p| p.holds(self.clock.monotonic()))
+        self.owner_present_until().is_some()
     }
 
-    /// Until when the owner counts as present (for the dashboard), if still so.
+    /// Until when the owner counts as present (for the dashboard), if still so: within the
+    /// window, and only while the key that proved it is still an active owner key (a
+    /// suspended or revoked key proves nothing any more).
     pub(super) fn owner_present_until(&self) -> Option<WallTime> {
-        self.state.owner_presence.filter(|p| p.holds(self.clock.monotonic())).map(|p| p.until)
+        self.state
+            .owner_presence
+            .filter(|p| p.holds(self.clock.monotonic()) && self.is_active_owner(p.key))
+            .map(|p| p.until)
+    }
+
+    fn is_active_owner(&self, id: KeyId) -> bool {
+        self.state.keys.get(&id).is_some_and(|k| k.key.role == Role::Owner && k.key.state == KeyState::Active)
     }
 
     /// Called after a tap was recorded: an active owner key's standard transaction on the
@@ -79,7 +88,7 @@ impl<S: KeyStore, B: VehicleBus, C: Clock> Engine<S, B, C> {
         {
             let window = i64::try_from(OWNER_PRESENCE_WINDOW.as_secs()).unwrap_or(i64::MAX);
             let until = WallTime(self.clock.wall().time.0.saturating_add(window));
-            self.state.owner_presence = Some(OwnerPresence { at: self.clock.monotonic(), until });
+            self.state.owner_presence = Some(OwnerPresence { key: id, at: self.clock.monotonic(), until });
         }
     }
 }

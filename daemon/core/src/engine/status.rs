@@ -37,6 +37,15 @@ pub struct Status {
     pub owner_present_until: Option<WallTime>,
 }
 
+impl Status {
+    /// Every key, most recently used first (the order of the engine's `ListKeys`).
+    pub fn keys_most_recent_first(&self) -> Vec<&DigitalKey> {
+        let mut keys: Vec<&DigitalKey> = self.keys.iter().collect();
+        keys.sort_by(|a, b| DigitalKey::most_recent_first(a, b));
+        keys
+    }
+}
+
 /// A pending pairing as the dashboard shows it (never the verifier).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PairingStatus {
@@ -69,6 +78,8 @@ pub struct DecisionEvent {
 /// changes) and the wall time it ends (for display).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct OwnerPresence {
+    /// The owner key that proved it: the proof ends with that key's owner power.
+    pub(super) key: KeyId,
     pub(super) at: Duration,
     pub(super) until: WallTime,
 }

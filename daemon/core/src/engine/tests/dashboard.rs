@@ -22,6 +22,17 @@ async fn dashboard(car: &Car, command: Command) -> Result<Reply, CommandError> {
 }
 
 #[tokio::test]
+async fn presence_ends_with_the_owner_power_of_the_key_that_proved_it() {
+    let car = Car::start();
+    let owner = car.enrolled_phone(1, "owner").await;
+    car.tap(CONSOLE, &owner).await;
+    assert!(car.status.borrow().owner_present_until.is_some());
+    dashboard(&car, Command::Revoke(OWNER, "sold".into())).await.unwrap();
+    assert_eq!(car.status.borrow().owner_present_until, None, "a revoked key proves nothing");
+    assert_eq!(dashboard(&car, Command::FactoryReset).await.unwrap_err(), CommandError::OwnerPresenceRequired);
+}
+
+#[tokio::test]
 async fn owner_power_changes_from_the_dashboard_need_an_owner_tap_on_the_console() {
     let car = Car::start();
     let owner = car.enrolled_phone(1, "owner").await;
