@@ -6,7 +6,8 @@ set -euo pipefail
 
 # One list for developers and CI. Later components add theirs here.
 PACKAGES=(build-essential pkg-config ca-certificates curl
-    dbus-daemon systemd  # a private bus and busctl for the D-Bus tests
+    dbus-daemon systemd  # a private bus, busctl and systemd-sysusers for the D-Bus tests
+    libglib2.0-bin util-linux  # gdbus and setpriv: calls as other users in the authorization tests
 )
 
 missing=()

@@ -3,7 +3,8 @@
 //! - [`INTROSPECTION_XML`]: the documented interfaces, the source of truth. The daemon's
 //!   introspection is checked against it by a golden test.
 //! - [`Error`]: every error the daemon returns, named `org.carkey.CarKey1.Error.*`.
-//! - [`KeyRecord`], [`ProfileRecord`], [`Decision`]: the wire types of methods and signals.
+//! - [`KeyEntry`], [`KeyRecord`], [`ProfileRecord`], [`Decision`]: the wire types of methods,
+//!   properties and signals.
 //! - [`proxies`]: typed async client proxies, one per interface.
 //! - [`paths`]: object paths of keys and readers.
 //!
@@ -16,7 +17,7 @@ pub mod proxies;
 mod records;
 
 pub use errors::Error;
-pub use records::{Decision, FieldError, KeyRecord, ProfileRecord};
+pub use records::{Decision, FieldError, KeyEntry, KeyRecord, ProfileRecord, UsageCounts};
 
 /// The well-known bus name.
 pub const BUS_NAME: &str = "org.carkey.CarKey1";

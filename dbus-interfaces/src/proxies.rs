@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use zbus::{OwnedVariant, proxy};
 
-use crate::{Error, KeyRecord, ProfileRecord};
+use crate::{Error, KeyEntry, ProfileRecord};
 
 /// `org.carkey.CarKey1.Manager` at the root object.
 #[proxy(
@@ -15,7 +15,7 @@ use crate::{Error, KeyRecord, ProfileRecord};
 )]
 pub trait Manager {
     /// Every key, most recently used first.
-    fn list_keys(&self) -> Result<Vec<KeyRecord>, Error>;
+    fn list_keys(&self) -> Result<Vec<KeyEntry>, Error>;
     /// Access profiles, built-in first.
     fn list_profiles(&self) -> Result<Vec<ProfileRecord>, Error>;
     /// Creates or replaces a custom profile (fields as in [`ProfileRecord::FIELDS`]).

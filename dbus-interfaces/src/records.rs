@@ -5,8 +5,90 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use zbus::{DeserializeDict, OwnedObjectPath, OwnedVariant, SerializeDict, Type};
 
-/// One key, as `Manager.ListKeys` returns it (the same names as the Key properties).
-/// Unknown entries from a newer daemon are ignored.
+/// One key entry of `Manager.ListKeys`: the key's object and its Key properties, as a
+/// struct (`(ossssssxxxxs(ttttt))`, fields in this order, fixed for version 1 of the API).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct KeyEntry {
+    /// The key's object.
+    pub object: OwnedObjectPath,
+    /// The key slot, 16 hex digits.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// "owner" or "friend".
+    pub role: String,
+    /// The access profile's name.
+    pub profile: String,
+    /// "active", "suspended" or "revoked".
+    pub state: String,
+    /// Why suspended or revoked.
+    pub state_reason: String,
+    /// Enrolment time (Unix seconds).
+    pub created_at: i64,
+    /// Last authenticated tap (0: never).
+    pub last_used_at: i64,
+    /// Own validity start (0: unbounded).
+    pub not_before: i64,
+    /// Own validity end (0: unbounded).
+    pub not_after: i64,
+    /// The owner key that shared it ("" if not shared).
+    pub shared_by: String,
+    /// Uses by action, and denied taps.
+    pub usage: UsageCounts,
+}
+
+/// A key's usage counters in [`KeyEntry`]: a fixed struct (`(ttttt)`), where the Key
+/// object's `Usage` property is a dictionary by the same names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct UsageCounts {
+    /// "unlock".
+    pub unlock: u64,
+    /// "lock".
+    pub lock: u64,
+    /// "trunk".
+    pub trunk: u64,
+    /// "engine-start".
+    pub engine_start: u64,
+    /// "denied".
+    pub denied: u64,
+}
+
+impl UsageCounts {
+    /// The counters by the names of the Key object's `Usage` property.
+    pub fn named(self) -> [(&'static str, u64); 5] {
+        [
+            ("unlock", self.unlock),
+            ("lock", self.lock),
+            ("trunk", self.trunk),
+            ("engine-start", self.engine_start),
+            ("denied", self.denied),
+        ]
+    }
+}
+
+impl From<KeyEntry> for KeyRecord {
+    fn from(entry: KeyEntry) -> Self {
+        Self {
+            object: Some(entry.object),
+            id: entry.id,
+            name: entry.name,
+            role: entry.role,
+            profile: entry.profile,
+            state: entry.state,
+            state_reason: entry.state_reason,
+            created_at: entry.created_at,
+            last_used_at: entry.last_used_at,
+            not_before: entry.not_before,
+            not_after: entry.not_after,
+            shared_by: entry.shared_by,
+            usage: entry.usage.named().into_iter().map(|(name, count)| (name.to_owned(), count)).collect(),
+        }
+    }
+}
+
+/// One key's Key properties by name, as `Properties.GetAll` returns them (`Object` is
+/// set only when converted from a [`KeyEntry`]). Unknown properties from a newer daemon
+/// are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, SerializeDict, DeserializeDict, Type)]
 #[zbus(signature = "a{sv}", rename_all = "PascalCase")]
 pub struct KeyRecord {

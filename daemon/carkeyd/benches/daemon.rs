@@ -10,6 +10,7 @@
 
 #[path = "../tests/car/mod.rs"]
 mod car;
+mod stats;
 
 use std::time::{Duration, Instant};
 
@@ -23,28 +24,7 @@ use carkey_protocol::reader::{
 use carkey_tests::report::{TapResult, Transaction};
 use carkey_tests::tap::{TapOptions, tap};
 use carkey_tests::wallet::Wallet;
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-struct Stats {
-    p50: u64,
-    p99: u64,
-    max: u64,
-    n: usize,
-}
-
-fn stats(mut samples: Vec<u64>) -> Stats {
-    samples.sort_unstable();
-    Stats {
-        p50: percentile(&samples, 50.0),
-        p99: percentile(&samples, 99.0),
-        max: *samples.last().unwrap(),
-        n: samples.len(),
-    }
-}
+use stats::{Stats, stats};
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -99,7 +79,8 @@ fn main() {
     println!("carkeyd benchmarks ({rounds} taps per row, {starts} cold starts)\n");
 
     // Tap to decision, 64 keys enrolled.
-    let mut car = Car::new();
+    // The default of 32 key slots is raised so that the search covers 64 keys.
+    let mut car = Car::with_config("[keys]\nmax_keys = 64\n");
     // Per-tap log lines at info level would measure the log file, not the decision.
     car.set_env("RUST_LOG", "warn".into());
     let phones = car.enroll_many(64, "owner");
@@ -127,7 +108,7 @@ fn main() {
     );
 
     // Cold start to READY=1 with 1,000 keys.
-    let mut big = Car::new();
+    let mut big = Car::with_config("[keys]\nmax_keys = 1000\n");
     big.set_env("RUST_LOG", "warn".into());
     let big_phones = big.enroll_many(1000, "driver");
     // One standard tap each, so every key has a sealed K_persistent to load and decrypt.

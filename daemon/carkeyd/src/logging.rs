@@ -32,5 +32,9 @@ pub fn init(config: &LogConfig) {
             Err(e) => eprintln!("carkeyd: journald unavailable ({e}); logging to stderr"),
         }
     }
-    registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false)).init();
+    // Colours only on a terminal: a log file or a pipe gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    registry
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_ansi(ansi))
+        .init();
 }

@@ -15,30 +15,12 @@ use carkey_dbus::{BUS_NAME, ROOT_PATH, paths};
 use futures_util::StreamExt;
 use zbus::{OwnedVariant, Variant};
 
-/// Lets the test's own user own the name and call everything (the project's real
-/// policy file is exercised by the authorization tests).
-fn open_policy() -> String {
-    format!(
-        r#"<policy context="default">
-             <allow own="{BUS_NAME}"/>
-             <allow send_destination="{BUS_NAME}"/>
-           </policy>"#
-    )
-}
-
-fn uid() -> u32 {
-    nix::unistd::getuid().as_raw()
-}
-
 async fn running_car(bus: &PrivateBus) -> (Car, car::Phone, zbus::Connection, String) {
-    let mut car = Car::with_config(&format!("[dbus]\nbus = \"system\"\nmanage_users = [\"{}\"]\n", uid()));
-    car.set_env("DBUS_SYSTEM_BUS_ADDRESS", bus.env_value());
+    let mut car = bus::car_on(bus, "");
     let owner = car.enroll("owner", "owner");
     let id = car.keys()[0]["id"].as_str().unwrap().to_owned();
-    car.start();
-    bus.wait_for_name(BUS_NAME);
-    let conn = zbus::connection::Builder::address(bus.address.as_str()).build().await.unwrap();
-    (car, owner, conn, id)
+    bus::start_on(&mut car, bus);
+    (car, owner, bus::connect(bus).await, id)
 }
 
 async fn next<T>(stream: &mut (impl futures_util::Stream<Item = T> + Unpin)) -> T {
@@ -47,7 +29,7 @@ async fn next<T>(stream: &mut (impl futures_util::Stream<Item = T> + Unpin)) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busctl_introspects_and_lists_keys() {
-    let bus = PrivateBus::start(&open_policy());
+    let bus = PrivateBus::start(&bus::open_policy());
     let (_car, _owner, _conn, id) = running_car(&bus).await;
 
     let out = bus.busctl(&["introspect", BUS_NAME, ROOT_PATH]);
@@ -60,13 +42,14 @@ async fn busctl_introspects_and_lists_keys() {
     let out = bus.busctl(&["--json=short", "call", BUS_NAME, ROOT_PATH, "org.carkey.CarKey1.Manager", "ListKeys"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(reply["type"], "aa{sv}");
+    assert_eq!(reply["type"], "a(ossssssxxxxs(ttttt))");
+    // Object, Id, Name, Role, Profile, State, ...
     let key = &reply["data"][0][0];
-    assert_eq!(key["Id"]["data"], id.as_str());
-    assert_eq!(key["Name"]["data"], "owner");
-    assert_eq!(key["Role"]["data"], "owner");
-    assert_eq!(key["State"]["data"], "active");
-    assert_eq!(key["Object"]["data"], format!("/org/carkey/CarKey1/keys/{id}"));
+    assert_eq!(key[0], format!("/org/carkey/CarKey1/keys/{id}"));
+    assert_eq!(key[1], id.as_str());
+    assert_eq!(key[2], "owner");
+    assert_eq!(key[3], "owner");
+    assert_eq!(key[5], "active");
     let out = bus.busctl(&[
         "get-property",
         BUS_NAME,
@@ -80,7 +63,7 @@ async fn busctl_introspects_and_lists_keys() {
 /// The daemon's introspection of every object matches the documented XML.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn introspection_matches_the_documented_xml() {
-    let bus = PrivateBus::start(&open_policy());
+    let bus = PrivateBus::start(&bus::open_policy());
     let (_car, _owner, conn, id) = running_car(&bus).await;
     let documented = zbus_xml::Node::from_reader(carkey_dbus::INTROSPECTION_XML.as_bytes()).unwrap();
     let documented: HashMap<String, &zbus_xml::Interface<'_>> =
@@ -141,7 +124,7 @@ fn normalize(iface: &zbus_xml::Interface<'_>) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tap_reaches_the_dashboard_as_signals() {
-    let bus = PrivateBus::start(&open_policy());
+    let bus = PrivateBus::start(&bus::open_policy());
     let (mut car, owner, conn, id) = running_car(&bus).await;
     let manager = ManagerProxy::new(&conn).await.unwrap();
     let key = KeyProxy::builder(&conn).path(paths::key_path(&id).unwrap()).build().await.unwrap();
@@ -179,7 +162,7 @@ async fn a_tap_reaches_the_dashboard_as_signals() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_arguments_and_missing_proof_get_named_errors() {
-    let bus = PrivateBus::start(&open_policy());
+    let bus = PrivateBus::start(&bus::open_policy());
     let (car, _owner, conn, id) = running_car(&bus).await;
     let manager = ManagerProxy::new(&conn).await.unwrap();
     let key = KeyProxy::builder(&conn).path(paths::key_path(&id).unwrap()).build().await.unwrap();

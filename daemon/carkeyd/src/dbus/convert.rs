@@ -8,7 +8,7 @@ use carkey_core::ids::{KeyId, KeyName, ProfileId};
 use carkey_core::key::{DigitalKey, KeyState, Usage};
 use carkey_core::profile::{AccessProfile, Action, ActionSet, is_builtin};
 use carkey_core::time::{Validity, WallTime, WeeklySchedule};
-use carkey_dbus::{Error, KeyRecord, ProfileRecord, paths};
+use carkey_dbus::{Error, KeyEntry, ProfileRecord, UsageCounts, paths};
 use zbus::OwnedVariant;
 
 /// The longest string argument accepted (reasons, names); longer ones are refused before
@@ -130,25 +130,28 @@ pub fn state_reason(state: &KeyState) -> &str {
     }
 }
 
-/// Uses by action name, and "denied".
+/// Uses by action name, and "denied" (the Key object's `Usage` property).
 pub fn usage(usage: &Usage) -> HashMap<String, u64> {
-    [
-        (Action::Unlock.as_str(), usage.unlock),
-        (Action::Lock.as_str(), usage.lock),
-        (Action::Trunk.as_str(), usage.trunk),
-        (Action::EngineStart.as_str(), usage.engine_start),
-        ("denied", usage.denied),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+    usage_counts(usage).named().into_iter().map(|(name, count)| (name.to_owned(), count)).collect()
 }
 
-/// One key for `ListKeys`.
-pub fn key_record(key: &DigitalKey) -> KeyRecord {
+/// A key's usage counters for `ListKeys`.
+pub fn usage_counts(usage: &Usage) -> UsageCounts {
+    UsageCounts {
+        unlock: usage.unlock,
+        lock: usage.lock,
+        trunk: usage.trunk,
+        engine_start: usage.engine_start,
+        denied: usage.denied,
+    }
+}
+
+/// One key for `ListKeys`; `None` for an id that cannot name an object, which a key id
+/// (16 hex digits) always can, and whose key has no object to list either.
+pub fn key_entry(key: &DigitalKey) -> Option<KeyEntry> {
     let id = key.id.to_string();
-    KeyRecord {
-        object: paths::key_path(&id),
+    Some(KeyEntry {
+        object: paths::key_path(&id)?,
         name: key.name.as_str().to_owned(),
         role: key.role.as_str().to_owned(),
         profile: key.profile.to_string(),
@@ -159,9 +162,9 @@ pub fn key_record(key: &DigitalKey) -> KeyRecord {
         not_before: unix(key.validity.not_before),
         not_after: unix(key.validity.not_after),
         shared_by: key.shared_by.map(|s| s.owner.to_string()).unwrap_or_default(),
-        usage: usage(&key.usage),
+        usage: usage_counts(&key.usage),
         id,
-    }
+    })
 }
 
 /// One profile for `ListProfiles`.
@@ -198,6 +201,15 @@ mod tests {
     use zbus::Variant;
 
     use super::*;
+
+    #[test]
+    fn usage_is_named_by_the_actions_names() {
+        let counts = usage(&Usage { unlock: 1, lock: 2, trunk: 3, engine_start: 4, denied: 5 });
+        for (action, count) in [(Action::Unlock, 1), (Action::Lock, 2), (Action::Trunk, 3), (Action::EngineStart, 4)] {
+            assert_eq!(counts.get(action.as_str()), Some(&count), "{action:?}");
+        }
+        assert_eq!((counts.get("denied"), counts.len()), (Some(&5), 5));
+    }
 
     #[test]
     fn malformed_arguments_get_invalid_argument() {

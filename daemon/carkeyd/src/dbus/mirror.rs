@@ -22,6 +22,19 @@ use super::root::{ManagerObject, ManagerObjectSignals, PairingObject, SyncObject
 use super::shared::Shared;
 use crate::config::BusKind;
 
+/// Emits `PropertiesChanged` for `$prop` of the interface at `$iface` when `$changed`.
+macro_rules! changed {
+    ($iface:expr, $($changed:expr => $prop:ident),+ $(,)?) => {{
+        let iface = $iface;
+        let object = iface.get().await;
+        $(
+            if $changed {
+                object.$prop(iface.signal_emitter()).await?;
+            }
+        )+
+    }};
+}
+
 /// The running service.
 #[derive(Debug)]
 pub struct Service {
@@ -92,6 +105,7 @@ async fn follow_engine(
     mut status: watch::Receiver<Arc<Status>>,
     mut decisions: broadcast::Receiver<DecisionEvent>,
 ) {
+    let mut presence_ends = presence_end(&last);
     loop {
         tokio::select! {
             changed = status.changed() => {
@@ -102,7 +116,21 @@ async fn follow_engine(
                 if let Err(error) = mirror(&conn, &shared, &last, &new).await {
                     tracing::warn!(%error, "could not announce a change on D-Bus");
                 }
+                presence_ends = presence_end(&new);
                 last = new;
+            }
+            () = tokio::time::sleep_until(presence_ends.unwrap_or_else(far_future)), if presence_ends.is_some() => {
+                // The owner's window ended without an engine change: OwnerPresentUntil now
+                // reads 0, and a dashboard waiting for it must hear so.
+                presence_ends = None;
+                let announced: zbus::Result<()> = async {
+                    changed!(root::<ManagerObject>(conn.object_server()).await?, true => owner_present_until_changed);
+                    Ok(())
+                }
+                .await;
+                if let Err(error) = announced {
+                    tracing::warn!(%error, "could not announce the end of owner presence on D-Bus");
+                }
             }
             event = decisions.recv() => match event {
                 Ok(event) => {
@@ -119,6 +147,17 @@ async fn follow_engine(
     }
 }
 
+/// When the owner presence of `status` ends, on the monotonic clock.
+fn presence_end(status: &Status) -> Option<tokio::time::Instant> {
+    let until = status.owner_present_until?;
+    let left = u64::try_from(until.0.saturating_sub(super::root::unix_now())).unwrap_or(0);
+    Some(tokio::time::Instant::now() + std::time::Duration::from_secs(left))
+}
+
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(86_400)
+}
+
 async fn announce(conn: &Connection, event: &DecisionEvent) -> zbus::Result<()> {
     let d = super::convert::decision(event);
     let manager = root::<ManagerObject>(conn.object_server()).await?;
@@ -127,19 +166,6 @@ async fn announce(conn: &Connection, event: &DecisionEvent) -> zbus::Result<()> 
 
 async fn root<I: zbus::object_server::Interface>(server: &ObjectServer) -> zbus::Result<InterfaceRef<I>> {
     server.interface::<_, I>(ROOT_PATH).await
-}
-
-/// Emits `PropertiesChanged` for `$prop` of the interface at `$iface` when `$changed`.
-macro_rules! changed {
-    ($iface:expr, $($changed:expr => $prop:ident),+ $(,)?) => {{
-        let iface = $iface;
-        let object = iface.get().await;
-        $(
-            if $changed {
-                object.$prop(iface.signal_emitter()).await?;
-            }
-        )+
-    }};
 }
 
 async fn mirror(conn: &Connection, shared: &Arc<Shared>, old: &Status, new: &Status) -> zbus::Result<()> {

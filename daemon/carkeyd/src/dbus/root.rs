@@ -12,7 +12,7 @@ use std::sync::Arc;
 use carkey_core::engine::{Command, Reply};
 use carkey_core::pairing::{PairingCode, PairingOffer};
 use carkey_core::ports::{Clock, Immobilizer};
-use carkey_dbus::{Error, KeyRecord, ProfileRecord};
+use carkey_dbus::{Error, KeyEntry, ProfileRecord};
 use carkey_protocol::spake2plus::ScryptParams;
 use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
@@ -36,12 +36,11 @@ impl ManagerObject {
         &self,
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
-    ) -> Result<Vec<KeyRecord>, Error> {
+    ) -> Result<Vec<KeyEntry>, Error> {
         self.0.authorize(conn, &header, Method::ListKeys).await?;
-        match self.0.command(Command::ListKeys).await? {
-            Reply::Keys(keys) => Ok(keys.iter().map(convert::key_record).collect()),
-            other => Err(unexpected(&other)),
-        }
+        // The engine's latest snapshot, like every property: a dashboard lists keys often,
+        // and this answers without a round trip through the engine's queue.
+        Ok(self.0.status().keys_most_recent_first().into_iter().filter_map(convert::key_entry).collect())
     }
 
     #[zbus(out_args("profiles"))]
@@ -142,8 +141,21 @@ impl ManagerObject {
         #[zbus(header)] header: Option<Header<'_>>,
         #[zbus(connection)] conn: &Connection,
     ) -> zbus::fdo::Result<i64> {
-        self.0.read(conn, header.as_ref(), |s| s.owner_present_until.map_or(0, |t| t.0)).await
+        self.0.read(conn, header.as_ref(), |s| owner_present_until(s.owner_present_until, unix_now())).await
     }
+}
+
+/// `OwnerPresentUntil` at Unix time `now`: 0 once the window has passed, although the
+/// snapshot still holds it until the engine's next change.
+pub fn owner_present_until(until: Option<carkey_core::time::WallTime>, now: i64) -> i64 {
+    until.filter(|until| until.0 > now).map_or(0, |until| until.0)
+}
+
+/// The wall clock in Unix seconds (0 if it reads before 1970, which no window outlives).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Keys holding a slot.
@@ -322,5 +334,20 @@ impl SyncObject {
     ) -> zbus::fdo::Result<i64> {
         self.0.may_read(conn, header.as_ref()).await?;
         Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use carkey_core::time::WallTime;
+
+    use super::owner_present_until;
+
+    #[test]
+    fn owner_presence_reads_zero_once_its_window_has_passed() {
+        assert_eq!(owner_present_until(None, 1_000), 0);
+        assert_eq!(owner_present_until(Some(WallTime(1_060)), 1_000), 1_060);
+        assert_eq!(owner_present_until(Some(WallTime(1_060)), 1_060), 0);
+        assert_eq!(owner_present_until(Some(WallTime(1_060)), 2_000), 0);
     }
 }

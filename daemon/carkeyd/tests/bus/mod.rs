@@ -1,6 +1,8 @@
 //! A private `dbus-daemon` for black-box tests, configured like a system bus: method
 //! calls are denied unless a policy allows them.
 
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -58,7 +60,9 @@ impl PrivateBus {
             .spawn()
             .expect("dbus-daemon (package dbus-daemon) must be installed");
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() {
+        // The socket file appears when dbus-daemon binds it, a moment before it listens:
+        // wait until it accepts a connection.
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
             assert!(Instant::now() < deadline, "dbus-daemon did not start");
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -100,5 +104,78 @@ impl Drop for PrivateBus {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Lets the test's own user own the name and call everything (the project's real
+/// policy file is exercised by the authorization tests).
+pub fn open_policy() -> String {
+    format!(
+        r#"<policy context="default">
+             <allow own="{name}"/>
+             <allow send_destination="{name}"/>
+           </policy>"#,
+        name = carkey_dbus::BUS_NAME
+    )
+}
+
+/// The test's own uid.
+pub fn uid() -> u32 {
+    nix::unistd::getuid().as_raw()
+}
+
+/// A car whose daemon serves D-Bus on `bus` and lets the test's own user manage it
+/// (`extra` is appended to its configuration). Not started yet.
+pub fn car_on(bus: &PrivateBus, extra: &str) -> super::car::Car {
+    let mut car =
+        super::car::Car::with_config(&format!("[dbus]\nbus = \"system\"\nmanage_users = [\"{}\"]\n{extra}", uid()));
+    car.set_env("DBUS_SYSTEM_BUS_ADDRESS", bus.env_value());
+    car
+}
+
+/// Starts `car` and waits until its daemon owns the bus name.
+pub fn start_on(car: &mut super::car::Car, bus: &PrivateBus) {
+    car.start();
+    bus.wait_for_name(carkey_dbus::BUS_NAME);
+}
+
+/// A zbus connection to `bus` as the test's own user.
+pub async fn connect(bus: &PrivateBus) -> zbus::Connection {
+    zbus::connection::Builder::address(bus.address.as_str()).build().await.unwrap()
+}
+
+/// Includes the project's bus policy file, as the system bus includes it from
+/// `/usr/share/dbus-1/system.d`.
+pub fn project_policy() -> String {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../systemd/org.carkey.CarKey1.conf");
+    format!("<include>{}</include>", file.canonicalize().unwrap().display())
+}
+
+impl PrivateBus {
+    /// Calls `method` (`interface.Member`) on `path` of carkeyd with `gdbus`, an
+    /// independent client that prints the D-Bus error name, as `user` (`None`: the test's
+    /// own user) with the user's groups from the user database, as a login would set
+    /// them. Arguments are GVariant text. Switching users needs root.
+    pub fn gdbus_call(&self, user: Option<&str>, path: &str, method: &str, args: &[&str]) -> std::process::Output {
+        let mut command = match user {
+            None => Command::new("gdbus"),
+            Some(user) => {
+                let account = nix::unistd::User::from_name(user).unwrap().unwrap_or_else(|| panic!("no user {user}"));
+                let mut command = Command::new("setpriv");
+                command
+                    .arg(format!("--reuid={}", account.uid))
+                    .arg(format!("--regid={}", account.gid))
+                    .arg("--init-groups")
+                    .args(["--", "gdbus"]);
+                command
+            }
+        };
+        command
+            .arg("call")
+            .arg(format!("--address={}", self.address))
+            .args(["--dest", carkey_dbus::BUS_NAME, "--object-path", path, "--method", method, "--"])
+            .args(args)
+            .output()
+            .expect("setpriv (util-linux) and gdbus (libglib2.0-bin) must be installed")
     }
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::os::unix::net::UnixDatagram;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -25,6 +26,7 @@ pub struct Car {
     pub record: PathBuf,
     child: Option<Child>,
     env: Vec<(String, PathBuf)>,
+    user: Option<(u32, u32)>,
 }
 
 impl Car {
@@ -54,12 +56,19 @@ impl Car {
         text += extra;
         std::fs::write(&config, text).unwrap();
         let state = dir.path().join("state");
-        Self { dir, config, state, record, child: None, env: Vec::new() }
+        Self { dir, config, state, record, child: None, env: Vec::new(), user: None }
     }
 
     /// Passes an environment variable to every carkeyd run (e.g. CREDENTIALS_DIRECTORY).
     pub fn set_env(&mut self, name: &str, value: PathBuf) {
         self.env.push((name.to_owned(), value));
+    }
+
+    /// Runs carkeyd (serving and maintenance) as this user and group, and gives them the
+    /// car's directory, as systemd's `User=` and `StateDirectory=` would. Needs root.
+    pub fn run_as(&mut self, uid: u32, gid: u32) {
+        chown_tree(self.dir.path(), uid, gid);
+        self.user = Some((uid, gid));
     }
 
     pub fn socket(&self, reader: &str) -> PathBuf {
@@ -72,6 +81,10 @@ impl Car {
         command.env_remove("NOTIFY_SOCKET").env_remove("CREDENTIALS_DIRECTORY").env_remove("STATE_DIRECTORY");
         for (k, v) in &self.env {
             command.env(k, v);
+        }
+        if let Some((uid, gid)) = self.user {
+            // Dropping from root also drops the supplementary groups.
+            command.uid(uid).gid(gid);
         }
         command
     }
@@ -164,6 +177,9 @@ impl Car {
         let notify = self.dir.path().join("notify.sock");
         let _ = std::fs::remove_file(&notify);
         let listener = UnixDatagram::bind(&notify).unwrap();
+        if let Some((uid, gid)) = self.user {
+            std::os::unix::fs::chown(&notify, Some(uid), Some(gid)).unwrap();
+        }
         listener.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         let stderr =
             std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("carkeyd.log")).unwrap();
@@ -326,5 +342,15 @@ impl Phone {
         let report = self.tap(car, reader);
         assert_eq!((report.result, report.transaction), (result, transaction), "{report:?}\nlog:\n{}", car.log());
         report
+    }
+}
+
+/// `chown -R`.
+fn chown_tree(path: &std::path::Path, uid: u32, gid: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).unwrap();
+    if path.is_dir() && !path.is_symlink() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            chown_tree(&entry.unwrap().path(), uid, gid);
+        }
     }
 }
