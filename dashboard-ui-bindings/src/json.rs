@@ -1,4 +1,5 @@
-//! The JSON the C API returns: one documented shape per value, built here and nowhere else.
+//! The JSON the C API returns (and `carkeyctl --json` prints): one documented shape per
+//! value, built here and nowhere else.
 //!
 //! JSON rather than C structs because a dashboard's UI layer (QML, Dart) consumes JSON
 //! natively, and a new field in a newer version does not change the ABI. Field names are
@@ -10,15 +11,16 @@ use crate::decision::DecisionEvent;
 use crate::key::Key;
 use crate::key_id::KeyId;
 use crate::profile::Profile;
-use crate::state::{Immobilizer, Reader, Status};
+use crate::state::{Immobilizer, PairingState, Reader, Status};
 
-fn id(id: Option<&KeyId>) -> Value {
+/// A key id, or `null` for none.
+pub fn id(id: Option<&KeyId>) -> Value {
     id.map_or(Value::Null, |id| Value::from(id.as_str()))
 }
 
 /// One key: `{"id", "object", "name", "role", "profile", "state", "state_reason",
 /// "created_at", "last_used_at", "not_before", "not_after", "shared_by", "usage"}`.
-pub(crate) fn key(key: &Key) -> Value {
+pub fn key(key: &Key) -> Value {
     json!({
         "id": key.id.as_str(),
         "object": key.object.as_str(),
@@ -37,13 +39,13 @@ pub(crate) fn key(key: &Key) -> Value {
 }
 
 /// An array of [`key`]s.
-pub(crate) fn keys(keys: &[Key]) -> Value {
+pub fn keys(keys: &[Key]) -> Value {
     Value::Array(keys.iter().map(key).collect())
 }
 
 /// One profile: `{"name", "built_in", "actions", "speed_limit", "schedule", "not_before",
 /// "not_after"}`.
-pub(crate) fn profile(profile: &Profile) -> Value {
+pub fn profile(profile: &Profile) -> Value {
     json!({
         "name": profile.name,
         "built_in": profile.built_in,
@@ -56,7 +58,7 @@ pub(crate) fn profile(profile: &Profile) -> Value {
 }
 
 /// One reader: `{"object", "name", "location", "state", "last_error"}`.
-pub(crate) fn reader(reader: &Reader) -> Value {
+pub fn reader(reader: &Reader) -> Value {
     json!({
         "object": reader.object.as_str(),
         "name": reader.name,
@@ -66,9 +68,19 @@ pub(crate) fn reader(reader: &Reader) -> Value {
     })
 }
 
+/// Owner pairing: `{"pending", "source", "attempts_left", "expires_at"}`.
+pub fn pairing(pairing: &PairingState) -> Value {
+    json!({
+        "pending": pairing.pending,
+        "source": pairing.source.as_ref().map(|s| s.as_str()),
+        "attempts_left": pairing.attempts_left,
+        "expires_at": pairing.expires_at,
+    })
+}
+
 /// The status page: `{"version", "vehicle_group_id", "keys_in_use", "max_keys",
 /// "owner_present_until", "pairing": {..}, "vehicle": {..}, "sync": {..}}`.
-pub(crate) fn status(status: &Status) -> Value {
+pub fn status(status: &Status) -> Value {
     let (immobilizer, started_by, speed_limit) = match &status.vehicle.immobilizer {
         Immobilizer::Armed => ("armed", Value::Null, None),
         Immobilizer::Released { by, speed_limit } => ("released", id(by.as_ref()), *speed_limit),
@@ -80,12 +92,7 @@ pub(crate) fn status(status: &Status) -> Value {
         "keys_in_use": status.keys_in_use,
         "max_keys": status.max_keys,
         "owner_present_until": status.owner_present_until,
-        "pairing": {
-            "pending": status.pairing.pending,
-            "source": status.pairing.source.as_ref().map(|s| s.as_str()),
-            "attempts_left": status.pairing.attempts_left,
-            "expires_at": status.pairing.expires_at,
-        },
+        "pairing": pairing(&status.pairing),
         "vehicle": {
             "locked": status.vehicle.locked,
             "immobilizer": immobilizer,
@@ -101,7 +108,7 @@ pub(crate) fn status(status: &Status) -> Value {
 }
 
 /// One decided tap: `{"reader", "key", "action", "transaction", "allowed", "reason", "time"}`.
-pub(crate) fn decision(event: &DecisionEvent) -> Value {
+pub fn decision(event: &DecisionEvent) -> Value {
     json!({
         "reader": event.reader,
         "key": id(event.key.as_ref()),
@@ -117,7 +124,7 @@ pub(crate) fn decision(event: &DecisionEvent) -> Value {
 mod tests {
     use super::*;
     use crate::enums::{Action, SyncPhase, Transaction};
-    use crate::state::{PairingState, SyncState, VehicleState};
+    use crate::state::{SyncState, VehicleState};
 
     #[test]
     fn keys_use_null_for_none() {

@@ -38,7 +38,7 @@ mod props;
 mod state;
 
 pub mod ffi;
-mod json;
+pub mod json;
 mod status_code;
 
 pub use client::Client;

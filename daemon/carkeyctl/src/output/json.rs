@@ -5,82 +5,21 @@
 //! calls "none" (an unset time, no reason), enumerations as the daemon's strings, times as
 //! Unix seconds. Objects are written with sorted keys, so the output is byte-stable.
 
-use carkey_client::{DecisionEvent, Immobilizer, Key, KeyId, PairingState, Profile, Reader, Status};
+use carkey_client::json::id;
+pub(crate) use carkey_client::json::{key, keys, pairing, profile, status};
+use carkey_client::{DecisionEvent, Profile, Reader};
 use serde_json::{Value, json};
 
 use super::ChangeEvent;
 
-fn id(id: Option<&KeyId>) -> Value {
-    id.map_or(Value::Null, |id| Value::from(id.as_str()))
-}
-
-/// `{"id", "object", "name", "role", "profile", "state", "state_reason", "created_at",
-/// "last_used_at", "not_before", "not_after", "shared_by", "usage"}`.
-pub(crate) fn key(key: &Key) -> Value {
-    json!({
-        "id": key.id.as_str(),
-        "object": key.object.as_str(),
-        "name": key.name,
-        "role": key.role.as_str(),
-        "profile": key.profile,
-        "state": key.state.as_str(),
-        "state_reason": key.state.reason(),
-        "created_at": key.created_at,
-        "last_used_at": key.last_used_at,
-        "not_before": key.not_before,
-        "not_after": key.not_after,
-        "shared_by": id(key.shared_by.as_ref()),
-        "usage": key.usage,
-    })
-}
-
-/// An array of [`key`]s.
-pub(crate) fn keys(keys: &[Key]) -> Value {
-    keys.iter().map(key).collect()
-}
-
-/// `{"name", "built_in", "actions", "speed_limit", "schedule", "not_before", "not_after"}`.
-pub(crate) fn profile(profile: &Profile) -> Value {
-    json!({
-        "name": profile.name,
-        "built_in": profile.built_in,
-        "actions": profile.actions.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-        "speed_limit": profile.speed_limit,
-        "schedule": profile.schedule,
-        "not_before": profile.not_before,
-        "not_after": profile.not_after,
-    })
-}
-
-/// An array of [`profile`]s.
+/// An array of profiles (the C API's shape of one).
 pub(crate) fn profiles(profiles: &[Profile]) -> Value {
     profiles.iter().map(profile).collect()
 }
 
-/// An array of `{"object", "name", "location", "state", "last_error"}`.
+/// An array of readers (the C API's shape of one).
 pub(crate) fn readers(readers: &[Reader]) -> Value {
-    readers
-        .iter()
-        .map(|reader| {
-            json!({
-                "object": reader.object.as_str(),
-                "name": reader.name,
-                "location": reader.location.as_str(),
-                "state": reader.state.as_str(),
-                "last_error": reader.last_error,
-            })
-        })
-        .collect()
-}
-
-/// `{"pending", "source", "attempts_left", "expires_at"}`.
-pub(crate) fn pairing(pairing: &PairingState) -> Value {
-    json!({
-        "pending": pairing.pending,
-        "source": pairing.source.as_ref().map(|s| s.as_str()),
-        "attempts_left": pairing.attempts_left,
-        "expires_at": pairing.expires_at,
-    })
+    readers.iter().map(carkey_client::json::reader).collect()
 }
 
 /// A new pairing: `{"code", "expires_at"}`.
@@ -88,54 +27,19 @@ pub(crate) fn pairing_code(code: &str, expires_at: Option<i64>) -> Value {
     json!({ "code": code, "expires_at": expires_at })
 }
 
-/// `{"version", "vehicle_group_id", "keys_in_use", "max_keys", "owner_present_until",
-/// "pairing": {..}, "vehicle": {"locked", "immobilizer", "started_by", "speed_limit"},
-/// "sync": {"state", "pending_events", "last_success_at"}}`.
-pub(crate) fn status(status: &Status) -> Value {
-    let (immobilizer, started_by, speed_limit) = match &status.vehicle.immobilizer {
-        Immobilizer::Armed => ("armed", Value::Null, None),
-        Immobilizer::Released { by, speed_limit } => ("released", id(by.as_ref()), *speed_limit),
-        Immobilizer::Other(other) => (other.as_str(), Value::Null, None),
-    };
-    json!({
-        "version": status.version,
-        "vehicle_group_id": status.vehicle_group_id,
-        "keys_in_use": status.keys_in_use,
-        "max_keys": status.max_keys,
-        "owner_present_until": status.owner_present_until,
-        "pairing": pairing(&status.pairing),
-        "vehicle": {
-            "locked": status.vehicle.locked,
-            "immobilizer": immobilizer,
-            "started_by": started_by,
-            "speed_limit": speed_limit,
-        },
-        "sync": {
-            "state": status.sync.phase.as_str(),
-            "pending_events": status.sync.pending_events,
-            "last_success_at": status.sync.last_success_at,
-        },
-    })
-}
-
 /// A command that changed something and has nothing else to say: `{"ok": true}`.
 pub(crate) fn ok() -> Value {
     json!({ "ok": true })
 }
 
-/// A decided tap: `{"event": "decision", "reader", "key", "action", "transaction",
-/// "allowed", "reason", "time"}`.
+/// A decided tap: the C API's decision with `"event": "decision"`, so that a monitor's
+/// lines tell decisions from changes.
 pub(crate) fn decision(event: &DecisionEvent) -> Value {
-    json!({
-        "event": "decision",
-        "reader": event.reader,
-        "key": id(event.key.as_ref()),
-        "action": event.action.as_str(),
-        "transaction": event.transaction.as_str(),
-        "allowed": event.allowed,
-        "reason": event.reason,
-        "time": event.time,
-    })
+    let mut value = carkey_client::json::decision(event);
+    if let Value::Object(fields) = &mut value {
+        fields.insert("event".to_owned(), Value::from("decision"));
+    }
+    value
 }
 
 /// A change: `{"event", "key", "reader", "time"}`, `key` and `reader` `null` unless it is
@@ -155,7 +59,7 @@ pub(crate) mod tests {
 
     use std::collections::BTreeMap;
 
-    use carkey_client::{Action, KeyState, Role, Transaction};
+    use carkey_client::{Action, Key, KeyId, KeyState, Role, Transaction};
 
     use super::*;
 
