@@ -9,12 +9,13 @@ mod car;
 mod client_support;
 
 use bus::PrivateBus;
+use car::now;
 use carkey_client::{
     Action, Change, Client, ClientError, Immobilizer, KeyState, PairingSource, ProfileSpec, ReaderLocation,
     ReaderState, Role, SyncPhase, Transaction,
 };
 use carkey_tests::report::{TapResult, Transaction as Tap};
-use client_support::{Rig, id, missing_id, next, now, until};
+use client_support::{Rig, id, missing_id, next, until};
 
 async fn connect(rig: &Rig) -> Client {
     Client::connect(rig.address()).await.unwrap()
@@ -336,7 +337,7 @@ async fn streams_deliver_what_happens_after_subscribing() {
     assert_eq!(client.key(&friend).await.unwrap().name, "Ben's phone");
 
     // A key shared offline by the owner is enrolled at its first tap.
-    let courier = client_support::share_offline(&rig.car, &rig.owner, "courier", "trunk-only");
+    let courier = rig.car.share_offline(&rig.owner, "courier", "trunk-only");
     tokio::task::block_in_place(|| courier.expect(&rig.car, "trunk", TapResult::Success, Tap::Standard));
     let courier_id = id(&courier.slot);
     until(&mut changes, &[Change::KeyAdded(courier_id.clone())]).await;

@@ -9,8 +9,9 @@ mod car;
 mod client_support;
 
 use bus::PrivateBus;
+use car::now;
 use carkey_tests::report::{TapResult, Transaction};
-use client_support::{AbiDriver, Rig, now};
+use client_support::{AbiDriver, Rig};
 use serde_json::{Value, json};
 
 /// The entry of `id` in a JSON array of keys.

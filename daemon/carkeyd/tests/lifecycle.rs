@@ -7,50 +7,11 @@
 
 mod car;
 
-use car::{Car, Phone};
+use car::Car;
 use carkey_tests::pair::Pairing;
 use carkey_tests::report::{TapResult::*, Transaction::*};
-use carkey_tests::wallet::{NewKey, ShareRequest, Wallet};
+use carkey_tests::wallet::Wallet;
 use serde_json::json;
-
-fn now() -> i64 {
-    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap()
-}
-
-/// The friend's phone makes its key for the car; the owner's phone signs a share for it;
-/// the friend's phone takes it along. No vehicle, no network.
-fn share_offline(car: &Car, owner: &Phone, name: &str, profile: &str) -> Phone {
-    let mut owner_wallet = Wallet::load(&owner.wallet).unwrap();
-    let owner_key = owner_wallet.keys().pop().unwrap();
-    let path = car.dir.path().join(format!("{name}.wallet"));
-    let mut friend_wallet = Wallet::create(&path);
-    let friend_key = friend_wallet
-        .new_key(NewKey {
-            vehicle_group_id: owner_key.vehicle_group_id,
-            vehicle_public: owner_key.vehicle_public.clone(),
-            slot: None,
-            name: None,
-        })
-        .unwrap();
-    let issued = owner_wallet
-        .share(&ShareRequest {
-            vehicle_group_id: None,
-            friend_key: friend_key.public_key.clone(),
-            profile: profile.to_owned(),
-            not_before: Some(now() - 60),
-            not_after: Some(now() + 86_400),
-            serial: None,
-        })
-        .unwrap();
-    owner_wallet.save().unwrap();
-    friend_wallet.accept_share(&issued.bytes).unwrap();
-    friend_wallet.save().unwrap();
-    Phone {
-        wallet: path,
-        slot: hex::encode(friend_key.slot),
-        public_key: hex::encode(friend_key.public_key.uncompressed()),
-    }
-}
 
 #[test]
 fn pair_share_suspend_replace_owner_and_terminate() {
@@ -69,7 +30,7 @@ fn pair_share_suspend_replace_owner_and_terminate() {
     owner.expect(&car, "door-driver", Success, Fast);
 
     // Offline share: trunk only. The friend's first tap enrolls it and opens the trunk.
-    let friend = share_offline(&car, &owner, "friend", "trunk-only");
+    let friend = car.share_offline(&owner, "friend", "trunk-only");
     friend.expect(&car, "trunk", Success, Standard);
     friend.expect(&car, "trunk", Success, Fast);
     friend.expect(&car, "door-driver", Denied, Fast);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use carkey_protocol::crypto::EcPublicKey;
 use carkey_tests::report::{TapReport, TapResult, Transaction};
 use carkey_tests::tap::{TapOptions, tap};
-use carkey_tests::wallet::{KeyName, NewKey, Wallet};
+use carkey_tests::wallet::{KeyName, NewKey, ShareRequest, Wallet};
 use serde_json::Value;
 
 pub const READERS: [&str; 4] = ["door-driver", "door-passenger", "trunk", "console"];
@@ -319,6 +319,45 @@ impl Car {
 }
 
 /// A phone simulator with its wallet file.
+/// The wall clock in Unix seconds.
+pub fn now() -> i64 {
+    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap()
+}
+
+impl Car {
+    /// A new phone makes a key for the car, the owner's phone signs a share for it
+    /// (`profile`, valid for a day), and the new phone takes it along: no vehicle, no
+    /// network. The car learns the key at the new phone's first tap.
+    pub fn share_offline(&self, owner: &Phone, name: &str, profile: &str) -> Phone {
+        let mut owner_wallet = Wallet::load(&owner.wallet).unwrap();
+        let owner_key = owner_wallet.keys().pop().unwrap();
+        let path = self.dir.path().join(format!("{name}.wallet"));
+        let mut wallet = Wallet::create(&path);
+        let key = wallet
+            .new_key(NewKey {
+                vehicle_group_id: owner_key.vehicle_group_id,
+                vehicle_public: owner_key.vehicle_public.clone(),
+                slot: None,
+                name: None,
+            })
+            .unwrap();
+        let issued = owner_wallet
+            .share(&ShareRequest {
+                vehicle_group_id: None,
+                friend_key: key.public_key.clone(),
+                profile: profile.to_owned(),
+                not_before: Some(now() - 60),
+                not_after: Some(now() + 86_400),
+                serial: None,
+            })
+            .unwrap();
+        owner_wallet.save().unwrap();
+        wallet.accept_share(&issued.bytes).unwrap();
+        wallet.save().unwrap();
+        Phone { wallet: path, slot: hex::encode(key.slot), public_key: hex::encode(key.public_key.uncompressed()) }
+    }
+}
+
 pub struct Phone {
     pub wallet: PathBuf,
     pub slot: String,

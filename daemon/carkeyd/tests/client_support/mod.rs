@@ -15,7 +15,6 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use carkey_client::KeyId;
-use carkey_tests::wallet::{NewKey, ShareRequest, Wallet};
 use futures_util::StreamExt;
 
 use crate::bus::{self, PrivateBus};
@@ -100,10 +99,6 @@ pub fn missing_id() -> KeyId {
     id("ffffffffffffffff")
 }
 
-pub fn now() -> i64 {
-    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap()
-}
-
 /// The next item of a stream, within 10 s.
 pub async fn next<S: futures_util::Stream + Unpin>(stream: &mut S) -> S::Item {
     tokio::time::timeout(Duration::from_secs(10), stream.next())
@@ -132,38 +127,6 @@ where
         panic!("{expected:?} did not all arrive within 10 s; got {seen:?}");
     }
     seen
-}
-
-/// A new phone makes a key for the car, the owner's phone signs a share for it (`profile`,
-/// valid for a day), and the new phone takes it along: no vehicle, no network. The car
-/// learns the key at the new phone's first tap.
-pub fn share_offline(car: &Car, owner: &Phone, name: &str, profile: &str) -> Phone {
-    let mut owner_wallet = Wallet::load(&owner.wallet).unwrap();
-    let owner_key = owner_wallet.keys().pop().unwrap();
-    let path = car.dir.path().join(format!("{name}.wallet"));
-    let mut wallet = Wallet::create(&path);
-    let key = wallet
-        .new_key(NewKey {
-            vehicle_group_id: owner_key.vehicle_group_id,
-            vehicle_public: owner_key.vehicle_public.clone(),
-            slot: None,
-            name: None,
-        })
-        .unwrap();
-    let issued = owner_wallet
-        .share(&ShareRequest {
-            vehicle_group_id: None,
-            friend_key: key.public_key.clone(),
-            profile: profile.to_owned(),
-            not_before: Some(now() - 60),
-            not_after: Some(now() + 86_400),
-            serial: None,
-        })
-        .unwrap();
-    owner_wallet.save().unwrap();
-    wallet.accept_share(&issued.bytes).unwrap();
-    wallet.save().unwrap();
-    Phone { wallet: path, slot: hex::encode(key.slot), public_key: hex::encode(key.public_key.uncompressed()) }
 }
 
 /// The carkey-client shared library of this test build. Building this test builds its
